@@ -1,0 +1,2 @@
+//! HTTP Device API client with request auditing.
+#![deny(missing_docs)]

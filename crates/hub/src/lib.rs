@@ -1,0 +1,2 @@
+//! gwe-hub: a self-hosted server for the HTTP Device API.
+#![deny(missing_docs)]

@@ -1,0 +1,211 @@
+//! supervisord's configuration: the INI dialect ([`ini`]), the typed model
+//! below, and loading with `[include]` and validation ([`load`]).
+//!
+//! The model is what the rest of the supervisor consumes; every option of the
+//! spec table has a field here with supervisord's default.
+
+pub mod ini;
+pub mod load;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use load::{load, ConfigError};
+
+/// A whole, validated configuration file (with its includes resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it was read from (absolute).
+    pub path: PathBuf,
+    /// `[supervisord]`.
+    pub supervisord: SupervisordSection,
+    /// `[unix_http_server]`, if present.
+    pub unix_http_server: Option<UnixHttpServer>,
+    /// `[inet_http_server]`, if present.
+    pub inet_http_server: Option<InetHttpServer>,
+    /// `[supervisorctl]`.
+    pub supervisorctl: SupervisorctlSection,
+    /// Process groups, from `[program:x]` (one group each) and `[group:g]`.
+    pub groups: Vec<GroupConfig>,
+}
+
+/// `[supervisord]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SupervisordSection {
+    /// `logfile`; `None` for NONE (no main log).
+    pub logfile: Option<PathBuf>,
+    /// `logfile_maxbytes` (default 50MB; 0 = never rotate).
+    pub logfile_maxbytes: u64,
+    /// `logfile_backups` (default 10).
+    pub logfile_backups: u32,
+    /// `loglevel` (default info): critical, error, warn, info, debug, trace, blather.
+    pub loglevel: String,
+    /// `pidfile` (default `supervisord.pid` beside the config... see load).
+    pub pidfile: PathBuf,
+    /// `nodaemon` (default false).
+    pub nodaemon: bool,
+    /// `silent` (default false).
+    pub silent: bool,
+    /// `minfds` (default 1024).
+    pub minfds: u64,
+    /// `minprocs` (default 200).
+    pub minprocs: u64,
+    /// `umask` (default 022).
+    pub umask: u32,
+    /// `user` to switch to, if any.
+    pub user: Option<String>,
+    /// `identifier` (default `supervisor`).
+    pub identifier: String,
+    /// `directory` to chdir to when daemonizing.
+    pub directory: Option<PathBuf>,
+    /// `strip_ansi` (default false).
+    pub strip_ansi: bool,
+    /// `environment` (KEY="val",...), applied to every child.
+    pub environment: BTreeMap<String, String>,
+    /// `childlogdir` (default: the system temp dir).
+    pub childlogdir: PathBuf,
+    /// `nocleanup` (default false).
+    pub nocleanup: bool,
+}
+
+/// `[unix_http_server]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnixHttpServer {
+    /// `file`: the socket path.
+    pub file: PathBuf,
+    /// `chmod` (default 0700).
+    pub chmod: u32,
+    /// `chown` as `user[:group]`.
+    pub chown: Option<String>,
+    /// `username` for basic auth.
+    pub username: Option<String>,
+    /// `password` for basic auth (plain, or `{SHA}hex`).
+    pub password: Option<String>,
+}
+
+/// `[inet_http_server]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InetHttpServer {
+    /// `port` as `host:port` (`*:port` or `:port` for all interfaces).
+    pub port: String,
+    /// `username` for basic auth.
+    pub username: Option<String>,
+    /// `password` for basic auth.
+    pub password: Option<String>,
+}
+
+/// `[supervisorctl]`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SupervisorctlSection {
+    /// `serverurl` (default `unix:///tmp/supervisor.sock`, or from unix_http_server).
+    pub serverurl: Option<String>,
+    /// `username`.
+    pub username: Option<String>,
+    /// `password`.
+    pub password: Option<String>,
+    /// `prompt`.
+    pub prompt: Option<String>,
+}
+
+/// A process group: a `[group:x]` or the implicit group of one `[program:x]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupConfig {
+    /// Group name.
+    pub name: String,
+    /// `priority` (default 999).
+    pub priority: i64,
+    /// Its processes, already expanded for numprocs, in config order.
+    pub processes: Vec<ProcessConfig>,
+}
+
+/// Where a child's stream goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogTarget {
+    /// AUTO: a file in childlogdir, named when the process is first spawned.
+    Auto,
+    /// NONE: discarded.
+    None,
+    /// An explicit path (may be `/dev/stdout` etc.).
+    File(PathBuf),
+    /// `syslog` (treated like NONE plus the syslog flag).
+    Syslog,
+}
+
+/// Per-stream log options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// `*_logfile` (default AUTO).
+    pub target: LogTarget,
+    /// `*_logfile_maxbytes` (default 50MB; 0 = never rotate).
+    pub maxbytes: u64,
+    /// `*_logfile_backups` (default 10).
+    pub backups: u32,
+    /// `*_capture_maxbytes` (default 0).
+    pub capture_maxbytes: u64,
+    /// `*_events_enabled` (default false).
+    pub events_enabled: bool,
+    /// `*_syslog` (default false).
+    pub syslog: bool,
+}
+
+/// `autorestart`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoRestart {
+    /// Always restart after EXITED.
+    True,
+    /// Never restart.
+    False,
+    /// Restart when the exit code is not in `exitcodes` (default).
+    Unexpected,
+}
+
+/// One process (after numprocs expansion) of a `[program:x]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessConfig {
+    /// Process name (`process_name` expanded).
+    pub name: String,
+    /// The program section's name (`x` of `[program:x]`).
+    pub program_name: String,
+    /// Group it belongs to.
+    pub group: String,
+    /// `command` as written (expanded).
+    pub command: String,
+    /// `command` split with shlex: argv[0] and arguments.
+    pub argv: Vec<String>,
+    /// `priority` (default 999).
+    pub priority: i64,
+    /// `autostart` (default true).
+    pub autostart: bool,
+    /// `autorestart` (default unexpected).
+    pub autorestart: AutoRestart,
+    /// `startsecs` (default 1).
+    pub startsecs: u64,
+    /// `startretries` (default 3).
+    pub startretries: u32,
+    /// `exitcodes` (default 0).
+    pub exitcodes: Vec<i32>,
+    /// `stopsignal` as a signal number (default TERM).
+    pub stopsignal: i32,
+    /// `stopwaitsecs` (default 10).
+    pub stopwaitsecs: u64,
+    /// `stopasgroup` (default false).
+    pub stopasgroup: bool,
+    /// `killasgroup` (default = stopasgroup).
+    pub killasgroup: bool,
+    /// `user`.
+    pub user: Option<String>,
+    /// `directory`.
+    pub directory: Option<PathBuf>,
+    /// `umask`.
+    pub umask: Option<u32>,
+    /// `environment` of the program (merged over supervisord's at spawn).
+    pub environment: BTreeMap<String, String>,
+    /// `redirect_stderr` (default false).
+    pub redirect_stderr: bool,
+    /// stdout log options.
+    pub stdout: LogConfig,
+    /// stderr log options.
+    pub stderr: LogConfig,
+    /// `serverurl` (default AUTO = None).
+    pub serverurl: Option<String>,
+}

@@ -1,0 +1,4 @@
+//! The supervisord-compatible process supervisor.
+#![deny(missing_docs)]
+
+pub mod config;
