@@ -1,10 +1,9 @@
-//! supervisord's configuration: the INI dialect ([`ini`]), the typed model
-//! below, and loading with `[include]` and validation ([`load`]).
+//! supervisord's configuration: the typed model below, and loading with
+//! `[include]`, expansions and validation ([`load`]) on top of the `gwe-ini` parser.
 //!
 //! The model is what the rest of the supervisor consumes; every option of the
 //! spec table has a field here with supervisord's default.
 
-pub mod ini;
 pub mod load;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,2 @@
+//! The INI dialect of Python's `RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False)`.
+#![deny(missing_docs)]
