@@ -1,9 +1,117 @@
-//! (placeholder: being written)
+//! `gwe [FLAGS]`: the engine's own command line. Printing flags print, configuring flags change
+//! Gateway.cfg / Engine.config and print the result, and without either the engine runs
+//! (`--once`: one cycle). The work is done by the `gwe-engine` library.
+
+mod args;
+
 use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
-/// Entry point; `args[0]` is the subcommand name (or the program name).
-pub fn main(_args: Vec<OsString>) -> ExitCode {
-    eprintln!("gwe: not built yet");
-    ExitCode::from(2)
+use clap::Parser;
+use gwe_engine::config::{ConfigDir, EngineConfig};
+use gwe_engine::identity::NetSys;
+
+use args::Args;
+
+/// Entry point; `args[0]` is the program name.
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args = match Args::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match run(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gwe: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let ota = args.ota_flags();
+    if !ota.is_empty() {
+        eprintln!(
+            "gwe: {} not yet supported in this version (app building, checking and installing \
+             arrive with over-the-air updates)",
+            ota.join(", ")
+        );
+        return Ok(ExitCode::from(3));
+    }
+    let dir = ConfigDir::locate(args.config_dir.clone());
+    let net = NetSys::from_env();
+    let request = args.configure_request();
+    let mut out = std::io::stdout().lock();
+    if args.version {
+        writeln!(out, "{}", gwe_engine::VERSION)?;
+    }
+    if args.path {
+        let exe = std::env::current_exe()?;
+        let dir = exe.parent().unwrap_or(&exe);
+        writeln!(out, "{}", dir.display())?;
+    }
+    if let Some(iface) = &args.mac_address {
+        match net.mac_address(iface) {
+            Ok(mac) => writeln!(out, "{mac}")?,
+            Err(problem) => anyhow::bail!("interface '{iface}': {problem}"),
+        }
+    }
+    if !request.is_empty() {
+        let outcome = gwe_engine::configure::apply(&dir, &net, &request)?;
+        for warning in &outcome.warnings {
+            eprintln!("{warning}");
+        }
+        for note in &outcome.notes {
+            writeln!(out, "{note}")?;
+        }
+        if let Some(g) = &outcome.gateway {
+            write!(out, "{}", g.display())?;
+        }
+        if let Some(e) = &outcome.engine {
+            write!(out, "{}", e.display())?;
+        }
+    }
+    if args.engine_conf {
+        write!(out, "{}", dir.load_engine()?.display())?;
+    }
+    if args.gateway_cfg {
+        write!(out, "{}", dir.load_gateway()?.display())?;
+    }
+    if args.gateway_cik {
+        let cik = dir.load_gateway()?.cik;
+        writeln!(out, "{}", if cik.is_empty() { "''" } else { cik.as_str() })?;
+    }
+    out.flush()?;
+    drop(out);
+    if (args.prints() || !request.is_empty()) && !args.once {
+        return Ok(ExitCode::SUCCESS);
+    }
+    run_engine(&dir, args.once)
+}
+
+fn run_engine(dir: &ConfigDir, once: bool) -> anyhow::Result<ExitCode> {
+    // A broken Engine.config is reported by the engine itself; log at INFO meanwhile.
+    let level = dir
+        .load_engine()
+        .unwrap_or_else(|_| EngineConfig::default())
+        .log_level;
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level.tracing_level())
+        .with_target(false)
+        .try_init();
+    let options = gwe_engine::runner::RunOptions {
+        config_dir: dir.clone(),
+        once,
+    };
+    gwe_engine::runner::run_blocking(options)?;
+    Ok(ExitCode::SUCCESS)
 }
