@@ -1,3 +1,31 @@
 //! App tarballs (`NAME.vVERSION.tar.gz`): naming rules, the buildfile, reproducible builds,
 //! the checker, safe extraction into a staging directory, and ed25519 signatures.
+//!
+//! Main entry points (see the crate README for the `gwe` flag wiring):
+//! - [`TarballName`]: the `<NAME>.v<VERSION>.tar.gz` rule;
+//! - [`extract_tarball`] / [`extract_reader`]: one streaming pass, hashed, limited, safe;
+//! - [`sha256_file`], [`HashingReader`]: streaming SHA-256;
+//! - [`Limits`]: the bomb defence.
 #![deny(missing_docs)]
+
+mod check;
+mod digest;
+mod report;
+mod error;
+mod extract;
+mod limits;
+mod name;
+mod safety;
+mod stream;
+
+pub use digest::{sha256_file, sha256_reader, HashingReader};
+pub use error::ExtractError;
+pub use extract::{extract_reader, extract_tarball, Extracted};
+pub use limits::Limits;
+pub use name::{NameError, TarballName, MAX_FILE_NAME_LEN, TARBALL_SUFFIX, VERSION_SEPARATOR};
+pub use safety::UnsafeEntry;
+pub use check::{
+    check_tarball, check_tarball_reader, AppKind, TarballReport, INSTALL_SCRIPT,
+    MAX_SUPERVISOR_CONF, SETUP_PY, SUPERVISORD_SECTION, SUPERVISOR_CONF,
+};
+pub use report::{CheckLine, CheckLines, Status};

@@ -1,0 +1,85 @@
+//! Streaming SHA-256: tarballs are hashed while they are read, never held in memory.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+/// A reader that hashes (SHA-256) and counts every byte that passes through it.
+#[derive(Debug)]
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Reads the rest of the stream (so the digest covers all of it) and returns
+    /// the lowercase hex digest and the total byte count.
+    pub fn finish(mut self) -> io::Result<(String, u64)> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok((hex::encode(self.hasher.finalize()), self.bytes))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// SHA-256 (lowercase hex) and length of everything `reader` yields.
+pub fn sha256_reader<R: Read>(reader: R) -> io::Result<(String, u64)> {
+    HashingReader::new(reader).finish()
+}
+
+/// SHA-256 (lowercase hex) of a file, read in a streaming fashion.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    Ok(sha256_reader(File::open(path)?)?.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_vectors() {
+        assert_eq!(
+            sha256_reader(&b""[..]).unwrap().0,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        let (hex, n) = sha256_reader(&b"abc"[..]).unwrap();
+        assert_eq!(
+            hex,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn finish_hashes_the_unread_rest() {
+        let mut r = HashingReader::new(&b"abc"[..]);
+        let mut one = [0u8; 1];
+        r.read_exact(&mut one).unwrap();
+        assert_eq!(r.bytes_read(), 1);
+        assert_eq!(r.finish().unwrap(), sha256_reader(&b"abc"[..]).unwrap());
+    }
+}
