@@ -9,6 +9,7 @@
 pub mod config;
 pub mod configure;
 pub mod identity;
+pub mod reports;
 pub mod runner;
 
 /// The engine's version (the workspace version).
