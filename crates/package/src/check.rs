@@ -75,16 +75,20 @@ struct Seen {
     nested_install: Option<String>,
 }
 
-struct TopFile {
+pub(crate) struct TopFile {
     /// `None` when it is not a regular file (a link or directory).
-    mode: Option<u32>,
+    pub(crate) mode: Option<u32>,
     /// Leading bytes (first line of install.sh, whole supervisor.conf up to the limit).
-    head: Vec<u8>,
+    pub(crate) head: Vec<u8>,
     /// The file was larger than what was read.
-    truncated: bool,
+    pub(crate) truncated: bool,
 }
 
-fn read_head(data: &mut dyn Read, max: u64, stop_at_newline: bool) -> Result<(Vec<u8>, bool), ExtractError> {
+pub(crate) fn read_head(
+    data: &mut dyn Read,
+    max: u64,
+    stop_at_newline: bool,
+) -> Result<(Vec<u8>, bool), ExtractError> {
     let mut head = Vec::new();
     data.take(max + 1)
         .read_to_end(&mut head)
@@ -112,7 +116,13 @@ pub fn check_tarball(path: &Path, limits: &Limits) -> TarballReport {
             let mut checks = CheckLines::default();
             check_name(&file_name, &mut checks);
             checks.fail("archive", format!("cannot open `{}`: {e}", path.display()));
-            finish(path.display().to_string(), TarballName::parse(&file_name).ok(), None, None, checks)
+            finish(
+                path.display().to_string(),
+                TarballName::parse(&file_name).ok(),
+                None,
+                None,
+                checks,
+            )
         }
     }
 }
@@ -122,7 +132,10 @@ fn check_name(file_name: &str, checks: &mut CheckLines) -> Option<TarballName> {
         Ok(n) => {
             checks.pass(
                 "name",
-                format!("`{file_name}` is <NAME>.v<VERSION>.tar.gz (name `{}`, version `{}`)", n.name, n.version),
+                format!(
+                    "`{file_name}` is <NAME>.v<VERSION>.tar.gz (name `{}`, version `{}`)",
+                    n.name, n.version
+                ),
             );
             Some(n)
         }
@@ -179,17 +192,31 @@ pub fn check_tarball_reader<R: Read>(
         match admitted {
             Admitted::File { path, mode, .. } if top(&path, INSTALL_SCRIPT) => {
                 let (head, truncated) = read_head(event.data, 4096, true)?;
-                seen.install = Some(TopFile { mode: Some(mode), head, truncated });
+                seen.install = Some(TopFile {
+                    mode: Some(mode),
+                    head,
+                    truncated,
+                });
             }
             Admitted::File { path, .. } if top(&path, SUPERVISOR_CONF) => {
                 let (head, truncated) = read_head(event.data, MAX_SUPERVISOR_CONF, false)?;
-                seen.conf = Some(TopFile { mode: None, head, truncated });
+                seen.conf = Some(TopFile {
+                    mode: None,
+                    head,
+                    truncated,
+                });
             }
             Admitted::File { path, .. } if top(&path, SETUP_PY) => seen.setup_py = true,
-            Admitted::Symlink { path, .. } | Admitted::Hardlink { path, .. } | Admitted::Dir(path)
+            Admitted::Symlink { path, .. }
+            | Admitted::Hardlink { path, .. }
+            | Admitted::Dir(path)
                 if top(&path, INSTALL_SCRIPT) || top(&path, SUPERVISOR_CONF) =>
             {
-                let file = TopFile { mode: None, head: Vec::new(), truncated: false };
+                let file = TopFile {
+                    mode: None,
+                    head: Vec::new(),
+                    truncated: false,
+                };
                 if top(&path, INSTALL_SCRIPT) {
                     seen.install = Some(file);
                 } else {
@@ -197,7 +224,8 @@ pub fn check_tarball_reader<R: Read>(
                 }
             }
             Admitted::File { path, .. } if path.file_name() == Some(INSTALL_SCRIPT.as_ref()) => {
-                seen.nested_install.get_or_insert_with(|| show(event.raw_path));
+                seen.nested_install
+                    .get_or_insert_with(|| show(event.raw_path));
             }
             _ => {}
         }
@@ -231,7 +259,12 @@ pub fn check_tarball_reader<R: Read>(
     finish(display.to_string(), name, kind, summary, checks)
 }
 
-fn check_contents(seen: &Seen, name: Option<&TarballName>, complete: bool, checks: &mut CheckLines) -> Option<AppKind> {
+fn check_contents(
+    seen: &Seen,
+    name: Option<&TarballName>,
+    complete: bool,
+    checks: &mut CheckLines,
+) -> Option<AppKind> {
     let install_ok = match &seen.install {
         Some(f) => check_install_script(f, checks),
         None => false,
@@ -247,7 +280,10 @@ fn check_contents(seen: &Seen, name: Option<&TarballName>, complete: bool, check
             checks.pass("kind", "long-running app (install.sh + supervisor.conf)");
             AppKind::LongRunning
         } else {
-            checks.pass("kind", "one-off app or library (install.sh, no supervisor.conf)");
+            checks.pass(
+                "kind",
+                "one-off app or library (install.sh, no supervisor.conf)",
+            );
             AppKind::OneOff
         });
     }
@@ -272,9 +308,12 @@ fn check_contents(seen: &Seen, name: Option<&TarballName>, complete: bool, check
     None
 }
 
-fn check_install_script(f: &TopFile, checks: &mut CheckLines) -> bool {
+pub(crate) fn check_install_script(f: &TopFile, checks: &mut CheckLines) -> bool {
     let Some(mode) = f.mode else {
-        checks.fail(INSTALL_SCRIPT, "present but not a regular file (a link or directory)");
+        checks.fail(
+            INSTALL_SCRIPT,
+            "present but not a regular file (a link or directory)",
+        );
         return false;
     };
     checks.pass(INSTALL_SCRIPT, "present at the top level");
@@ -282,7 +321,10 @@ fn check_install_script(f: &TopFile, checks: &mut CheckLines) -> bool {
     if mode & 0o111 != 0 {
         checks.pass(INSTALL_SCRIPT, format!("executable (mode {mode:o})"));
     } else {
-        checks.fail(INSTALL_SCRIPT, format!("not executable (mode {mode:o}): run `chmod +x install.sh`"));
+        checks.fail(
+            INSTALL_SCRIPT,
+            format!("not executable (mode {mode:o}): run `chmod +x install.sh`"),
+        );
         ok = false;
     }
     let first = String::from_utf8_lossy(&f.head);
@@ -290,7 +332,10 @@ fn check_install_script(f: &TopFile, checks: &mut CheckLines) -> bool {
     if f.truncated || interpreter.is_empty() {
         checks.fail(
             INSTALL_SCRIPT,
-            format!("first line is not a shebang such as `#!/bin/sh`: {:?}", first.chars().take(60).collect::<String>()),
+            format!(
+                "first line is not a shebang such as `#!/bin/sh`: {:?}",
+                first.chars().take(60).collect::<String>()
+            ),
         );
         ok = false;
     } else {
@@ -299,7 +344,11 @@ fn check_install_script(f: &TopFile, checks: &mut CheckLines) -> bool {
     ok
 }
 
-fn check_supervisor_conf(f: &TopFile, name: Option<&TarballName>, checks: &mut CheckLines) {
+pub(crate) fn check_supervisor_conf(
+    f: &TopFile,
+    name: Option<&TarballName>,
+    checks: &mut CheckLines,
+) {
     const C: &str = SUPERVISOR_CONF;
     if f.truncated {
         checks.fail(C, format!("larger than {MAX_SUPERVISOR_CONF} bytes"));
@@ -325,20 +374,25 @@ fn check_supervisor_conf(f: &TopFile, name: Option<&TarballName>, checks: &mut C
         } else if let Some(other) = s.strip_prefix("program:") {
             checks.fail(
                 C,
-                format!("section [{s}] names program `{other}`, but the tarball's app name is `{}`", name.map_or("?", |n| n.name.as_str())),
+                format!(
+                    "section [{s}] names program `{other}`, but the tarball's app name is `{}`",
+                    name.map_or("?", |n| n.name.as_str())
+                ),
             );
         } else {
             checks.warn(C, format!("section [{s}] is ignored at install"));
         }
     }
     match recognized.as_slice() {
-        [] => checks.fail(
-            C,
-            format!(
+        [] => {
+            checks.fail(
+                C,
+                format!(
                 "no [{SUPERVISORD_SECTION}] section{}: the file would not be recognized at install",
                 program.as_deref().map(|p| format!(" (or [{p}])")).unwrap_or_default()
             ),
-        ),
+            )
+        }
         [one] => {
             checks.pass(C, format!("parses; section [{}]", one.name()));
             match one.get("command") {
@@ -347,7 +401,10 @@ fn check_supervisor_conf(f: &TopFile, name: Option<&TarballName>, checks: &mut C
                 }
                 _ => checks.fail(
                     C,
-                    format!("[{}] has no `command`: the default placeholder `command` always fails", one.name()),
+                    format!(
+                        "[{}] has no `command`: the default placeholder `command` always fails",
+                        one.name()
+                    ),
                 ),
             }
         }

@@ -152,14 +152,16 @@ fn materialize(root: &Path, event: EntryEvent<'_>, limits: &Limits) -> Result<()
         }
         Admitted::Symlink { path, target } => {
             let at = prepare_leaf(root, &path, raw)?;
-            std::os::unix::fs::symlink(&target, &at).map_err(ExtractError::io("create symlink", &at))
+            std::os::unix::fs::symlink(&target, &at)
+                .map_err(ExtractError::io("create symlink", &at))
         }
         Admitted::Hardlink { path, target } => {
             let at = prepare_leaf(root, &path, raw)?;
             let original = root.join(&target);
             match fs::symlink_metadata(&original) {
-                Ok(m) if m.file_type().is_file() => fs::hard_link(&original, &at)
-                    .map_err(ExtractError::io("create hard link", &at)),
+                Ok(m) if m.file_type().is_file() => {
+                    fs::hard_link(&original, &at).map_err(ExtractError::io("create hard link", &at))
+                }
                 _ => Err(ExtractError::Unsafe(crate::UnsafeEntry::HardlinkOutside {
                     entry: show(raw),
                     target: target.display().to_string(),

@@ -8,24 +8,40 @@
 //! - [`Limits`]: the bomb defence.
 #![deny(missing_docs)]
 
+mod build;
+mod buildfile;
 mod check;
 mod digest;
-mod report;
 mod error;
 mod extract;
 mod limits;
 mod name;
+mod report;
 mod safety;
+mod sign;
 mod stream;
 
+pub use build::{
+    build_app_tarball, check_buildfile, source_date_epoch, BuildError, BuildOptions, BuildOutcome,
+    BuildfileReport,
+};
+pub use buildfile::{
+    create_buildfile, creation_summary, prompt_buildfile_answers, Buildfile, BuildfileAnswers,
+    BuildfileError, DEFAULT_APP_NAME, DEFAULT_APP_VERSION, DEFAULT_BUILDFILE,
+    DEFAULT_BUILDFILE_ANSWER, MAX_BUILDFILE_BYTES,
+};
+pub use check::{
+    check_tarball, check_tarball_reader, AppKind, TarballReport, INSTALL_SCRIPT,
+    MAX_SUPERVISOR_CONF, SETUP_PY, SUPERVISORD_SECTION, SUPERVISOR_CONF,
+};
 pub use digest::{sha256_file, sha256_reader, HashingReader};
 pub use error::ExtractError;
 pub use extract::{extract_reader, extract_tarball, Extracted};
 pub use limits::Limits;
 pub use name::{NameError, TarballName, MAX_FILE_NAME_LEN, TARBALL_SUFFIX, VERSION_SEPARATOR};
-pub use safety::UnsafeEntry;
-pub use check::{
-    check_tarball, check_tarball_reader, AppKind, TarballReport, INSTALL_SCRIPT,
-    MAX_SUPERVISOR_CONF, SETUP_PY, SUPERVISORD_SECTION, SUPERVISOR_CONF,
-};
 pub use report::{CheckLine, CheckLines, Status};
+pub use safety::UnsafeEntry;
+pub use sign::{
+    generate_keypair, sign_tarball, signature_path, verify_digest, verify_tarball, KeyPair,
+    SignatureError, TrustedKeys, Verified, PRIVATE_KEY_SUFFIX, PUBLIC_KEY_SUFFIX, SIGNATURE_SUFFIX,
+};

@@ -208,7 +208,11 @@ mod tests {
         let ok: &[(&str, &str, &str)] = &[
             ("test_app.v1.tar.gz", "test_app", "1"),
             ("gmq.v10_0ca92e7.tar.gz", "gmq", "10_0ca92e7"),
-            ("elementtree.v126-20050316.tar.gz", "elementtree", "126-20050316"),
+            (
+                "elementtree.v126-20050316.tar.gz",
+                "elementtree",
+                "126-20050316",
+            ),
             ("my.app.v2.tar.gz", "my.app", "2"),
             ("your_app.v1.2.3.tar.gz", "your_app", "1.2.3"),
             ("my-app.v1.0.tar.gz", "my-app", "1.0"),
@@ -228,9 +232,15 @@ mod tests {
         }
         let bad: &[(&str, fn(&NameError) -> bool)] = &[
             ("", |e| matches!(e, NameError::Empty)),
-            ("app.v1.tgz", |e| matches!(e, NameError::MissingSuffix { .. })),
-            ("app.v1.tar", |e| matches!(e, NameError::MissingSuffix { .. })),
-            ("app.v1.TAR.GZ", |e| matches!(e, NameError::MissingSuffix { .. })),
+            ("app.v1.tgz", |e| {
+                matches!(e, NameError::MissingSuffix { .. })
+            }),
+            ("app.v1.tar", |e| {
+                matches!(e, NameError::MissingSuffix { .. })
+            }),
+            ("app.v1.TAR.GZ", |e| {
+                matches!(e, NameError::MissingSuffix { .. })
+            }),
             ("app-1.tar.gz", |e| {
                 matches!(e, NameError::MissingVersionSeparator { .. })
             }),
@@ -238,7 +248,9 @@ mod tests {
                 matches!(e, NameError::MissingVersionSeparator { .. })
             }),
             (".v1.tar.gz", |e| matches!(e, NameError::EmptyName { .. })),
-            ("app.v.tar.gz", |e| matches!(e, NameError::EmptyVersion { .. })),
+            ("app.v.tar.gz", |e| {
+                matches!(e, NameError::EmptyVersion { .. })
+            }),
             ("dir/app.v1.tar.gz", |e| {
                 matches!(e, NameError::NotAFileName { .. })
             }),
@@ -248,8 +260,12 @@ mod tests {
             ("app$.v1.tar.gz", |e| {
                 matches!(e, NameError::BadNameChar { ch: '$', .. })
             }),
-            ("-app.v1.tar.gz", |e| matches!(e, NameError::BadNameStart { .. })),
-            ("..v1.tar.gz", |e| matches!(e, NameError::BadNameStart { .. })),
+            ("-app.v1.tar.gz", |e| {
+                matches!(e, NameError::BadNameStart { .. })
+            }),
+            ("..v1.tar.gz", |e| {
+                matches!(e, NameError::BadNameStart { .. })
+            }),
             ("app.v1+2.tar.gz", |e| {
                 matches!(e, NameError::BadVersionChar { ch: '+', .. })
             }),

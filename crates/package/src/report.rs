@@ -69,7 +69,13 @@ impl CheckLines {
     pub fn render(&self) -> String {
         let mut out = String::new();
         for line in &self.0 {
-            let _ = writeln!(out, "{} {}: {}", line.status.tag(), line.check, line.message);
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                line.status.tag(),
+                line.check,
+                line.message
+            );
         }
         match self.failures() {
             0 => out.push_str("[PASS]\n"),

@@ -50,7 +50,9 @@ pub enum UnsafeEntry {
         target: String,
     },
     /// A hard link whose target is not an earlier regular file of the same archive.
-    #[error("entry `{entry}`: hard link to `{target}`, which is not an earlier file of this archive")]
+    #[error(
+        "entry `{entry}`: hard link to `{target}`, which is not an earlier file of this archive"
+    )]
     HardlinkOutside {
         /// Entry path as stored.
         entry: String,
@@ -302,8 +304,21 @@ mod tests {
     use super::*;
     use tar::EntryType as T;
 
-    fn admit(p: &mut Policy, path: &str, t: T, mode: u32, link: Option<&str>) -> Result<Admitted, UnsafeEntry> {
-        p.admit(path.as_bytes(), t, mode, 0, link.map(str::as_bytes), &Limits::default())
+    fn admit(
+        p: &mut Policy,
+        path: &str,
+        t: T,
+        mode: u32,
+        link: Option<&str>,
+    ) -> Result<Admitted, UnsafeEntry> {
+        p.admit(
+            path.as_bytes(),
+            t,
+            mode,
+            0,
+            link.map(str::as_bytes),
+            &Limits::default(),
+        )
     }
 
     #[test]
@@ -374,13 +389,40 @@ mod tests {
     #[test]
     fn special_files_and_modes() {
         let mut p = Policy::default();
-        assert!(matches!(admit(&mut p, "c", T::Char, 0o644, None), Err(UnsafeEntry::DeviceFile { kind: "character", .. })));
-        assert!(matches!(admit(&mut p, "b", T::Block, 0o644, None), Err(UnsafeEntry::DeviceFile { kind: "block", .. })));
-        assert!(matches!(admit(&mut p, "f", T::Fifo, 0o644, None), Err(UnsafeEntry::Fifo { .. })));
-        assert!(matches!(admit(&mut p, "s", T::Regular, 0o4755, None), Err(UnsafeEntry::SetuidSetgid { .. })));
-        assert!(matches!(admit(&mut p, "g", T::Directory, 0o2755, None), Err(UnsafeEntry::SetuidSetgid { .. })));
-        assert!(matches!(admit(&mut p, "sp", T::GNUSparse, 0o644, None), Err(UnsafeEntry::Unsupported { .. })));
-        assert_eq!(admit(&mut p, "./", T::Directory, 0o755, None), Ok(Admitted::Skip));
-        assert_eq!(admit(&mut p, "x", T::XGlobalHeader, 0, None), Ok(Admitted::Skip));
+        assert!(matches!(
+            admit(&mut p, "c", T::Char, 0o644, None),
+            Err(UnsafeEntry::DeviceFile {
+                kind: "character",
+                ..
+            })
+        ));
+        assert!(matches!(
+            admit(&mut p, "b", T::Block, 0o644, None),
+            Err(UnsafeEntry::DeviceFile { kind: "block", .. })
+        ));
+        assert!(matches!(
+            admit(&mut p, "f", T::Fifo, 0o644, None),
+            Err(UnsafeEntry::Fifo { .. })
+        ));
+        assert!(matches!(
+            admit(&mut p, "s", T::Regular, 0o4755, None),
+            Err(UnsafeEntry::SetuidSetgid { .. })
+        ));
+        assert!(matches!(
+            admit(&mut p, "g", T::Directory, 0o2755, None),
+            Err(UnsafeEntry::SetuidSetgid { .. })
+        ));
+        assert!(matches!(
+            admit(&mut p, "sp", T::GNUSparse, 0o644, None),
+            Err(UnsafeEntry::Unsupported { .. })
+        ));
+        assert_eq!(
+            admit(&mut p, "./", T::Directory, 0o755, None),
+            Ok(Admitted::Skip)
+        );
+        assert_eq!(
+            admit(&mut p, "x", T::XGlobalHeader, 0, None),
+            Ok(Admitted::Skip)
+        );
     }
 }
