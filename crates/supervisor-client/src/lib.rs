@@ -4,8 +4,17 @@
 //! and the engine use.
 #![deny(missing_docs)]
 
+mod client;
+mod http;
 pub mod types;
+pub mod url;
 pub mod xmlrpc;
+
+pub use client::{
+    Channel, Client, ClientError, ConfigChanges, ConfigInfo, DaemonState, LogStream, LogTail,
+    DEFAULT_MAX_RESPONSE,
+};
+pub use url::{BadUrl, ServerUrl};
 
 pub use types::{FaultCode, GroupResult, ProcessInfo, ProcessState, ShapeError, SupervisorState};
 pub use xmlrpc::{Fault, MethodCall, Value, XmlRpcError};

@@ -1,9 +1,322 @@
-//! (placeholder: being written)
+//! `gwe ctl`: supervisorctl's command line, same output text and exit codes
+//! (supervisor 4.3's supervisorctl.py), over [`gwe_supervisor_client::Client`].
+//! Works against supervisord itself and against `gwe supervisord`.
+//!
+//! One module per command; [`Ctl`] carries the client, the output and the
+//! exit status the way supervisorctl's `Controller` does.
+
+mod add;
+mod avail;
+mod clear;
+mod config;
+mod help;
+mod maintail;
+mod pid;
+mod reload;
+mod remove;
+mod reread;
+mod restart;
+mod shutdown;
+mod signal;
+mod start;
+mod status;
+mod stop;
+mod tail;
+mod update;
+mod version;
+
 use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
 
-/// Entry point; `args[0]` is the subcommand name (or the program name).
-pub fn main(_args: Vec<OsString>) -> ExitCode {
-    eprintln!("gwe: not built yet");
-    ExitCode::from(2)
+use gwe_supervisor_client::{Client, ClientError, FaultCode, GroupResult};
+
+/// supervisorctl's `LSBInitExitStatuses`.
+pub(crate) mod exit {
+    pub const GENERIC: u8 = 1;
+    pub const INVALID_ARGS: u8 = 2;
+    pub const UNIMPLEMENTED_FEATURE: u8 = 3;
+    pub const INSUFFICIENT_PRIVILEGES: u8 = 4;
+    pub const NOT_INSTALLED: u8 = 5;
+    pub const NOT_RUNNING: u8 = 7;
+    /// `LSBStatusExitStatuses` (status only).
+    pub const STATUS_NOT_RUNNING: u8 = 3;
+    pub const STATUS_UNKNOWN: u8 = 4;
+}
+
+/// The API version supervisorctl insists on.
+const API_VERSION: &str = "3.0";
+
+/// State shared by the commands: the connection, where output goes, the exit status.
+pub(crate) struct Ctl {
+    pub client: Client,
+    pub serverurl: String,
+    /// `--json`: commands that support it print one JSON document on stdout
+    /// and send their human-readable lines to stderr.
+    pub json: bool,
+    pub exit: u8,
+    out: String,
+    err: String,
+    json_out: Option<serde_json::Value>,
+}
+
+/// A command's outcome; `Err` is an unexpected failure that supervisorctl
+/// would print as `error: ...` (exit 1).
+pub(crate) type CmdResult = Result<(), Failure>;
+
+/// An unexpected failure inside a command.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Client(ClientError),
+    /// A result code supervisorctl does not know (its `ValueError`).
+    Other(String),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Failure::Client(e)
+    }
+}
+
+impl Ctl {
+    /// One line of human output (supervisorctl's `ctl.output`).
+    pub fn line(&mut self, s: impl AsRef<str>) {
+        let buf = if self.json {
+            &mut self.err
+        } else {
+            &mut self.out
+        };
+        buf.push_str(s.as_ref());
+        buf.push('\n');
+    }
+
+    /// Sets the JSON document printed in `--json` mode.
+    pub fn set_json(&mut self, v: serde_json::Value) {
+        if self.json {
+            self.json_out = Some(v);
+        }
+    }
+
+    /// Writes buffered output now (before a long-running stream).
+    pub fn flush(&mut self) {
+        let mut so = std::io::stdout().lock();
+        let _ = so.write_all(self.out.as_bytes());
+        let _ = so.flush();
+        self.out.clear();
+        let mut se = std::io::stderr().lock();
+        let _ = se.write_all(self.err.as_bytes());
+        self.err.clear();
+    }
+
+    /// supervisorctl's `upcheck()`: `getVersion()` must answer `3.0`.
+    /// Returns false (after printing why and setting the exit code) if not.
+    pub fn upcheck(&mut self) -> Result<bool, Failure> {
+        match self.client.get_version() {
+            Ok(v) if v == API_VERSION => Ok(true),
+            Ok(v) => {
+                self.line(format!(
+                    "Sorry, this version of supervisorctl expects to talk to a server with API version {API_VERSION}, but the remote version is {v}."
+                ));
+                self.exit = exit::NOT_INSTALLED;
+                Ok(false)
+            }
+            Err(ClientError::Fault(f)) if f.code == FaultCode::UnknownMethod.code() => {
+                self.line("Sorry, supervisord responded but did not recognize the supervisor namespace commands that supervisorctl uses to control it.  Please check that the [rpcinterface:supervisor] section is enabled in the configuration file (see sample.conf).");
+                self.exit = exit::UNIMPLEMENTED_FEATURE;
+                Ok(false)
+            }
+            Err(ClientError::Refused { url }) => {
+                self.line(format!("{url} refused connection"));
+                self.exit = exit::INSUFFICIENT_PRIVILEGES;
+                Ok(false)
+            }
+            Err(ClientError::NoSuchFile { url }) => {
+                self.line(format!("{url} no such file"));
+                self.exit = exit::NOT_RUNNING;
+                Ok(false)
+            }
+            Err(e) => {
+                self.exit = exit::GENERIC;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// `set_exitstatus_from_xmlrpc_fault`.
+    pub fn exit_from_fault(&mut self, code: i64, ignored: Option<FaultCode>) {
+        if Some(code) == ignored.map(FaultCode::code) || code == FaultCode::Success.code() {
+            return;
+        }
+        let dead = [
+            FaultCode::SpawnError,
+            FaultCode::AbnormalTermination,
+            FaultCode::NotRunning,
+        ];
+        self.exit = if dead.iter().any(|f| f.code() == code) {
+            exit::NOT_RUNNING
+        } else {
+            exit::GENERIC
+        };
+    }
+}
+
+/// `make_namespec`.
+pub(crate) fn make_namespec(group: &str, name: &str) -> String {
+    if group == name {
+        name.to_owned()
+    } else {
+        format!("{group}:{name}")
+    }
+}
+
+/// `split_namespec`: `g:*` and `g:` give `(g, None)`, a bare name `(n, Some(n))`.
+pub(crate) fn split_namespec(spec: &str) -> (&str, Option<&str>) {
+    match spec.split_once(':') {
+        Some((g, p)) if p.is_empty() || p == "*" => (g, None),
+        Some((g, p)) => (g, Some(p)),
+        None => (spec, Some(spec)),
+    }
+}
+
+/// A group-call result built from a fault on a single-process call
+/// (supervisorctl does the same to share its message tables).
+pub(crate) fn result_from_fault(spec: &str, code: i64, message: &str) -> GroupResult {
+    let (group, name) = split_namespec(spec);
+    GroupResult {
+        name: name.unwrap_or("None").to_owned(),
+        group: group.to_owned(),
+        status: code,
+        description: message.to_owned(),
+    }
+}
+
+/// A group result as JSON for `--json`.
+pub(crate) fn result_json(r: &GroupResult, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "name": r.namespec(),
+        "group": r.group,
+        "status": r.status,
+        "ok": r.status == FaultCode::Success.code(),
+        "description": r.description,
+        "message": text,
+    })
+}
+
+/// Entry point; `args[0]` is the subcommand name (`ctl`).
+pub fn main(args: Vec<OsString>) -> ExitCode {
+    let args: Vec<String> = args
+        .into_iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let opts = match config::Options::parse(&args) {
+        Ok(config::Parsed::Run(o)) => o,
+        Ok(config::Parsed::Help) => {
+            print!("{}", help::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(msg) => {
+            eprintln!("Error: {msg}");
+            eprintln!("For help, use gwe ctl -h");
+            return ExitCode::from(exit::INVALID_ARGS);
+        }
+    };
+    if opts.command.is_empty() {
+        eprintln!("Error: no command given (gwe ctl has no interactive shell)");
+        eprintln!("For help, use gwe ctl -h");
+        return ExitCode::from(exit::INVALID_ARGS);
+    }
+    let mut client = match Client::new(&opts.serverurl) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            eprintln!("For help, use gwe ctl -h");
+            return ExitCode::from(exit::INVALID_ARGS);
+        }
+    };
+    if let (Some(u), Some(p)) = (&opts.username, &opts.password) {
+        client = client.with_auth(u, p);
+    }
+    let mut ctl = Ctl {
+        client,
+        serverurl: opts.serverurl.clone(),
+        json: opts.json,
+        exit: 0,
+        out: String::new(),
+        err: String::new(),
+        json_out: None,
+    };
+    // supervisorctl joins the words and splits the line again.
+    let line = opts.command.join(" ");
+    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+    let (cmd, rest) = match words.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("", &[][..]),
+    };
+    let result = dispatch(&mut ctl, cmd, rest);
+    if let Err(f) = result {
+        report_failure(&mut ctl, f);
+    }
+    if let Some(j) = ctl.json_out.take() {
+        ctl.out.push_str(&j.to_string());
+        ctl.out.push('\n');
+    }
+    ctl.flush();
+    ExitCode::from(ctl.exit)
+}
+
+fn dispatch(ctl: &mut Ctl, cmd: &str, args: &[String]) -> CmdResult {
+    match cmd {
+        "status" => status::run(ctl, args),
+        "start" => start::run(ctl, args),
+        "stop" => stop::run(ctl, args),
+        "restart" => restart::run(ctl, args),
+        "signal" => signal::run(ctl, args),
+        "tail" => tail::run(ctl, args),
+        "maintail" => maintail::run(ctl, args),
+        "pid" => pid::run(ctl, args),
+        "clear" => clear::run(ctl, args),
+        "reread" => reread::run(ctl, args),
+        "update" => update::run(ctl, args),
+        "avail" => avail::run(ctl, args),
+        "add" => add::run(ctl, args),
+        "remove" => remove::run(ctl, args),
+        "reload" => reload::run(ctl, args),
+        "shutdown" => shutdown::run(ctl, args),
+        "version" => version::run(ctl, args),
+        "help" => {
+            help::run(ctl, args);
+            Ok(())
+        }
+        _ => {
+            let line = std::iter::once(cmd.to_owned())
+                .chain(args.iter().cloned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            ctl.line(format!("*** Unknown syntax: {line}"));
+            ctl.exit = exit::GENERIC;
+            Ok(())
+        }
+    }
+}
+
+/// supervisorctl's catch-all in `onecmd`: authentication message or
+/// `error: ...`, exit 1.
+fn report_failure(ctl: &mut Ctl, f: Failure) {
+    ctl.exit = exit::GENERIC;
+    let msg = match f {
+        Failure::Client(ClientError::Unauthorized) => "Server requires authentication".to_owned(),
+        Failure::Client(ClientError::NoSuchFile { .. }) => {
+            "error: <class 'FileNotFoundError'>, [Errno 2] No such file or directory".to_owned()
+        }
+        Failure::Client(ClientError::Refused { .. }) => {
+            "error: <class 'ConnectionRefusedError'>, [Errno 111] Connection refused".to_owned()
+        }
+        Failure::Client(ClientError::Fault(f)) => {
+            format!("error: <class 'xmlrpc.client.Fault'>, {f}")
+        }
+        Failure::Client(e) => format!("error: {e}"),
+        Failure::Other(m) => format!("error: <class 'ValueError'>, {m}"),
+    };
+    ctl.line(msg);
 }
