@@ -4,12 +4,55 @@
 //! The model is what the rest of the supervisor consumes; every option of the
 //! spec table has a field here with supervisord's default.
 
+mod expand;
 pub mod load;
+mod shlex;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use load::{load, ConfigError};
+pub use load::{load, ConfigError, Problem, MAX_NUMPROCS};
+
+/// A realistic, commented `supervisord.conf` (the one `gwe supervisord --sample` can print).
+pub fn sample() -> &'static str {
+    include_str!("sample.conf")
+}
+
+impl Config {
+    /// What supervisorctl connects to: `[supervisorctl] serverurl`, else `unix://` + the
+    /// `[unix_http_server]` socket, else `http://host:port` of `[inet_http_server]`
+    /// (`localhost` when it listens on all interfaces); `None` when nothing is configured.
+    pub fn server_url(&self) -> Option<String> {
+        if let Some(url) = &self.supervisorctl.serverurl {
+            return Some(url.clone());
+        }
+        if let Some(unix) = &self.unix_http_server {
+            return Some(format!("unix://{}", unix.file.display()));
+        }
+        let inet = self.inet_http_server.as_ref()?;
+        let (host, port) = values::inet_address(&inet.port).ok()?;
+        let host = if host.is_empty() { "localhost".to_owned() } else { host };
+        Some(format!("http://{host}:{port}"))
+    }
+
+    /// A process by supervisorctl name: `group:process`, or a bare `name` (the process of
+    /// the homogeneous group `name`, else the first process called `name`).
+    pub fn find_process(&self, name: &str) -> Option<&ProcessConfig> {
+        let all = || self.groups.iter().flat_map(|g| g.processes.iter());
+        if let Some((group, process)) = name.split_once(':') {
+            return all().find(|p| p.group == group && p.name == process);
+        }
+        all()
+            .find(|p| p.group == name && p.name == name)
+            .or_else(|| all().find(|p| p.name == name))
+    }
+
+    /// A group by name.
+    pub fn find_group(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+}
 
 /// A whole, validated configuration file (with its includes resolved).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +74,8 @@ pub struct Config {
 /// `[supervisord]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SupervisordSection {
-    /// `logfile`; `None` for NONE (no main log).
+    /// `logfile`, absolute (a relative one is relative to the working directory, as in
+    /// supervisord); `None` for `NONE` (no main log file; a gwe extension) and `syslog`.
     pub logfile: Option<PathBuf>,
     /// `logfile_maxbytes` (default 50MB; 0 = never rotate).
     pub logfile_maxbytes: u64,
@@ -39,7 +83,7 @@ pub struct SupervisordSection {
     pub logfile_backups: u32,
     /// `loglevel` (default info): critical, error, warn, info, debug, trace, blather.
     pub loglevel: String,
-    /// `pidfile` (default `supervisord.pid` beside the config... see load).
+    /// `pidfile`, absolute (default `supervisord.pid` in the working directory, as supervisord).
     pub pidfile: PathBuf,
     /// `nodaemon` (default false).
     pub nodaemon: bool,
