@@ -7,8 +7,8 @@
 //! - Without it ("now") the answer is the first point written after the poll arrived, even
 //!   within the same second: the poll remembers the newest point id when it starts.
 //!
-//! The poll subscribes to the in-memory [`crate::notify::Notifier`] before reading the store,
-//! so a write committed after that read always wakes it; no timer polling is involved.
+//! The poll subscribes to the in-memory [`crate::notify::Notifier`] before its last store
+//! check, so a write committed after that check always wakes it; no timer is involved.
 
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -54,11 +54,13 @@ pub async fn poll(
         .map(|t| i64::try_from(t).unwrap_or(i64::MAX));
     let deadline = Instant::now() + timeout.as_duration();
 
-    let mut sub = state.notifier.subscribe(device.id, &alias);
+    // "Now" is the newest point id at arrival. Subscribing after taking it and checking the
+    // store once more before waiting means no write after it can go unnoticed.
     let since = match since {
         Some(t) => Since::Time(t),
         None => Since::Id(state.store.last_point_id(device.id, alias.clone()).await?),
     };
+    let mut sub = state.notifier.subscribe(device.id, &alias);
     loop {
         if let Some(point) = newer(state, device, &alias, since).await? {
             return Ok(modified(&alias, point));
