@@ -354,12 +354,12 @@ pub(crate) fn check_supervisor_conf(
         checks.fail(C, format!("larger than {MAX_SUPERVISOR_CONF} bytes"));
         return;
     }
-    let ini = match Ini::parse_str(&String::from_utf8_lossy(&f.head), Path::new(C)) {
-        Ok(ini) if std::str::from_utf8(&f.head).is_ok() => ini,
-        Ok(_) => {
-            checks.fail(C, "not valid UTF-8 text");
-            return;
-        }
+    let Ok(text) = std::str::from_utf8(&f.head) else {
+        checks.fail(C, "not valid UTF-8 text");
+        return;
+    };
+    let ini = match Ini::parse_str(text, Path::new(C)) {
+        Ok(ini) => ini,
         Err(e) => {
             checks.fail(C, format!("does not parse as INI: {e}"));
             return;

@@ -230,7 +230,8 @@ mod tests {
             );
             assert_eq!(parsed.file_name(), *file);
         }
-        let bad: &[(&str, fn(&NameError) -> bool)] = &[
+        type Expect = fn(&NameError) -> bool;
+        let bad: &[(&str, Expect)] = &[
             ("", |e| matches!(e, NameError::Empty)),
             ("app.v1.tgz", |e| {
                 matches!(e, NameError::MissingSuffix { .. })

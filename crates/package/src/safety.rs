@@ -261,6 +261,9 @@ impl Policy {
                         UnsafeEntry::SymlinkEscapes { entry, target }
                     }
                 };
+                // Remember even a refused symlink, so entries written through it are named too.
+                self.files.remove(&path);
+                self.symlinks.insert(path.clone());
                 if target.first() == Some(&b'/') {
                     return Err(bad(true));
                 }
@@ -268,8 +271,6 @@ impl Policy {
                     return Err(bad(false));
                 }
                 use std::os::unix::ffi::OsStrExt;
-                self.files.remove(&path);
-                self.symlinks.insert(path.clone());
                 Ok(Admitted::Symlink {
                     path,
                     target: PathBuf::from(std::ffi::OsStr::from_bytes(target)),
