@@ -1,0 +1,81 @@
+//! Drains a child's stdout/stderr pipe into its log file.
+//!
+//! Every capture task shares one 128 KiB read buffer (per thread): the task
+//! borrows it only between an awaited readiness and the next `WouldBlock`,
+//! never across an `.await`, so 50 programs cost 128 KiB, not 12.5 MiB. Data is
+//! written straight to the file; if the file cannot be written the pipe is
+//! still drained (the child is never blocked by the log) and the bytes are
+//! dropped and counted by [`RotatingFile`].
+
+use std::cell::RefCell;
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::unix::pipe;
+
+use super::{MainLog, RotatingFile};
+
+/// Read size, as supervisord (`os.read(fd, 128 KiB)`) and `cat` use.
+pub const READ_SIZE: usize = 128 * 1024;
+/// Reads per readiness before yielding to other tasks, so that one chatty
+/// child cannot starve the RPC server or the other captures.
+const READS_PER_TURN: usize = 32;
+
+thread_local! {
+    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where captured bytes go: a shared log file, or nowhere (NONE).
+pub type Sink = Option<Arc<Mutex<RotatingFile>>>;
+
+/// Reads `rx` until EOF, appending to `sink`. `what` names the stream in the
+/// one-time error line (`x stdout`).
+pub async fn capture(rx: pipe::Receiver, sink: Sink, log: MainLog, what: String) {
+    loop {
+        if rx.readable().await.is_err() {
+            return;
+        }
+        match drain(&rx, &sink) {
+            Drain::Eof => return,
+            Drain::WouldBlock => {}
+            Drain::More => tokio::task::yield_now().await,
+            Drain::WriteFailed(e) => log.log(
+                crate::process::Level::Error,
+                &format!("cannot write {what} log, dropping output: {e}"),
+            ),
+        }
+    }
+}
+
+enum Drain {
+    Eof,
+    WouldBlock,
+    More,
+    WriteFailed(io::Error),
+}
+
+fn drain(rx: &pipe::Receiver, sink: &Sink) -> Drain {
+    BUF.with(|b| {
+        let mut buf = b.borrow_mut();
+        if buf.len() < READ_SIZE {
+            buf.resize(READ_SIZE, 0);
+        }
+        for _ in 0..READS_PER_TURN {
+            match rx.try_read(&mut buf) {
+                Ok(0) => return Drain::Eof,
+                Ok(n) => {
+                    if let Some(s) = sink {
+                        let err = s.lock().unwrap_or_else(|e| e.into_inner()).write(&buf[..n]);
+                        if let Some(e) = err {
+                            return Drain::WriteFailed(e);
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drain::WouldBlock,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Drain::Eof,
+            }
+        }
+        Drain::More
+    })
+}

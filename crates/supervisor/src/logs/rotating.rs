@@ -1,0 +1,228 @@
+//! A log file that rotates by size like supervisord's `RotatingFileHandler`:
+//! after a write leaves the file at `maxbytes` or more, `f.N-1 -> f.N ... f -> f.1`
+//! and a fresh file; with 0 backups the file is truncated instead; `maxbytes`
+//! 0 never rotates. Write failures (full disk, unwritable path) never
+//! propagate: the data is dropped and counted, and the first failure of a run
+//! of failures is returned once so the caller can log it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A size-rotating append-only log file.
+#[derive(Debug)]
+pub struct RotatingFile {
+    path: PathBuf,
+    maxbytes: u64,
+    backups: u32,
+    file: Option<File>,
+    size: u64,
+    regular: bool,
+    dropped: u64,
+    failing: bool,
+}
+
+impl RotatingFile {
+    /// A writer for `path`; the file is opened (created) on the first write.
+    pub fn new(path: PathBuf, maxbytes: u64, backups: u32) -> Self {
+        RotatingFile {
+            path,
+            maxbytes,
+            backups,
+            file: None,
+            size: 0,
+            regular: true,
+            dropped: 0,
+            failing: false,
+        }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes dropped because writing failed.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    fn open(&mut self) -> io::Result<&mut File> {
+        if self.file.is_none() {
+            let f = OpenOptions::new()
+                .append(true)
+                .create(true)
+                .open(&self.path)?;
+            let meta = f.metadata()?;
+            self.regular = meta.is_file();
+            self.size = meta.len();
+            self.file = Some(f);
+        }
+        // just set above when it was None
+        self.file.as_mut().ok_or_else(|| io::Error::other("log file not open"))
+    }
+
+    /// Appends `data`, rotating afterwards if needed. Returns the error only
+    /// for the first failure after a success (to log once).
+    pub fn write(&mut self, data: &[u8]) -> Option<io::Error> {
+        let res = self.open().and_then(|f| f.write_all(data));
+        match res {
+            Ok(()) => {
+                self.failing = false;
+                self.size += data.len() as u64;
+                if self.maxbytes > 0 && self.size >= self.maxbytes && self.regular {
+                    if let Err(e) = self.rotate() {
+                        return self.fail(e, 0);
+                    }
+                }
+                None
+            }
+            Err(e) => self.fail(e, data.len()),
+        }
+    }
+
+    fn fail(&mut self, e: io::Error, lost: usize) -> Option<io::Error> {
+        self.dropped += lost as u64;
+        // reopen next time: the path may become writable again
+        self.file = None;
+        if self.failing {
+            None
+        } else {
+            self.failing = true;
+            Some(e)
+        }
+    }
+
+    fn rotate(&mut self) -> io::Result<()> {
+        self.file = None;
+        if self.backups > 0 {
+            for i in (1..self.backups).rev() {
+                let src = numbered(&self.path, i);
+                if src.exists() {
+                    std::fs::rename(&src, numbered(&self.path, i + 1))?;
+                }
+            }
+            std::fs::rename(&self.path, numbered(&self.path, 1))?;
+        }
+        let f = File::create(&self.path)?;
+        self.size = 0;
+        self.file = Some(f);
+        Ok(())
+    }
+
+    /// Removes the file and its backups and starts afresh (clearProcessLogs).
+    pub fn clear(&mut self) -> io::Result<()> {
+        self.file = None;
+        for i in 1..=self.backups {
+            let _ = std::fs::remove_file(numbered(&self.path, i));
+        }
+        match std::fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.size = 0;
+        self.open().map(|_| ())
+    }
+
+    /// Closes the file so the next write reopens it (SIGUSR2, log moved away).
+    pub fn reopen(&mut self) {
+        self.file = None;
+    }
+}
+
+fn numbered(path: &Path, i: u32) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(format!(".{i}"));
+    PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(p: &Path) -> String {
+        std::fs::read_to_string(p).unwrap_or_else(|_| "<missing>".into())
+    }
+
+    #[test]
+    fn rotates_with_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        let mut f = RotatingFile::new(p.clone(), 10, 2);
+        for chunk in ["aaaaaa", "bbbbbb", "cccccc", "dddddd", "ee"] {
+            assert!(f.write(chunk.as_bytes()).is_none());
+        }
+        assert_eq!(read(&p), "ee");
+        assert_eq!(read(&numbered(&p, 1)), "ccccccdddddd");
+        assert_eq!(read(&numbered(&p, 2)), "aaaaaabbbbbb");
+        assert!(!numbered(&p, 3).exists());
+    }
+
+    #[test]
+    fn zero_backups_truncates_and_zero_maxbytes_never_rotates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        let mut f = RotatingFile::new(p.clone(), 4, 0);
+        f.write(b"12345");
+        f.write(b"67");
+        assert_eq!(read(&p), "67");
+        assert!(!numbered(&p, 1).exists());
+        let q = dir.path().join("b.log");
+        let mut g = RotatingFile::new(q.clone(), 0, 3);
+        for _ in 0..100 {
+            g.write(b"0123456789");
+        }
+        assert_eq!(std::fs::metadata(&q).unwrap().len(), 1000);
+        assert!(!numbered(&q, 1).exists());
+    }
+
+    #[test]
+    fn appends_to_existing_file_and_counts_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, "xxxxxxxx").unwrap();
+        let mut f = RotatingFile::new(p.clone(), 10, 1);
+        f.write(b"yy");
+        assert_eq!(read(&p), "");
+        assert_eq!(read(&numbered(&p, 1)), "xxxxxxxxyy");
+    }
+
+    #[test]
+    fn unwritable_path_drops_and_reports_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("no/such/dir/a.log");
+        let mut f = RotatingFile::new(p, 10, 1);
+        assert!(f.write(b"abc").is_some());
+        assert!(f.write(b"def").is_none(), "reported only once");
+        assert_eq!(f.dropped(), 6);
+    }
+
+    #[test]
+    fn full_disk_drops_data() {
+        // /dev/full fails every write with ENOSPC.
+        if !Path::new("/dev/full").exists() {
+            return;
+        }
+        let mut f = RotatingFile::new(PathBuf::from("/dev/full"), 0, 0);
+        let e = f.write(b"abc").expect("ENOSPC reported");
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+        assert!(f.write(b"d").is_none());
+        assert_eq!(f.dropped(), 4);
+    }
+
+    #[test]
+    fn clear_removes_backups() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        let mut f = RotatingFile::new(p.clone(), 3, 2);
+        f.write(b"aaa");
+        f.write(b"bbb");
+        f.write(b"c");
+        f.clear().unwrap();
+        assert_eq!(read(&p), "");
+        assert!(!numbered(&p, 1).exists() && !numbered(&p, 2).exists());
+        f.write(b"d");
+        assert_eq!(read(&p), "d");
+    }
+}
