@@ -549,7 +549,7 @@ fn disk_top_file(path: &Path, max: u64, first_line: bool) -> io::Result<TopFile>
     let (head, truncated) = crate::check::read_head(&mut f, max, first_line)
         .map_err(|e| io::Error::other(e.to_string()))?;
     Ok(TopFile {
-        mode: Some(meta.permissions().mode()),
+        mode: Some(meta.permissions().mode() & 0o7777),
         head,
         truncated,
     })

@@ -1,16 +1,22 @@
 //! App tarballs (`NAME.vVERSION.tar.gz`): naming rules, the buildfile, reproducible builds,
 //! the checker, safe extraction into a staging directory, and ed25519 signatures.
 //!
-//! Main entry points (see the crate README for the `gwe` flag wiring):
-//! - [`TarballName`]: the `<NAME>.v<VERSION>.tar.gz` rule;
-//! - [`extract_tarball`] / [`extract_reader`]: one streaming pass, hashed, limited, safe;
+//! Main entry points (the crate README shows the `gwe -x/-y/-w/-z` wiring):
+//! - [`TarballName`]: the `<NAME>.v<VERSION>.tar.gz` rule, with a typed [`NameError`];
+//! - [`Buildfile`], [`create_buildfile`], [`check_buildfile`], [`build_app_tarball`]: the
+//!   developer tools (reproducible `.tar.gz`);
+//! - [`check_tarball`]: every problem of a tarball at once, as `[PASS]`/`[FAIL]` lines or JSON;
+//! - [`extract_tarball`] / [`extract_reader`]: one streaming pass into a fresh staging directory,
+//!   hashed, limited ([`Limits`]), refusing unsafe entries ([`UnsafeEntry`]);
 //! - [`sha256_file`], [`HashingReader`]: streaming SHA-256;
-//! - [`Limits`]: the bomb defence.
+//! - [`generate_keypair`], [`sign_tarball`], [`verify_tarball`], [`TrustedKeys`]: ed25519;
+//! - [`cli`]: the bodies of the four `gwe` flags.
 #![deny(missing_docs)]
 
 mod build;
 mod buildfile;
 mod check;
+pub mod cli;
 mod digest;
 mod error;
 mod extract;

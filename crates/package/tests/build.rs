@@ -141,6 +141,22 @@ fn create_check_build_round_trip() {
     for e in &l {
         assert_eq!((e.2, e.3, e.4, e.5.as_str()), (0, 0, 0, "root"), "{}", e.0);
     }
+    // GNU tar reads it: owner root/root, epoch mtime.
+    let listed = std::process::Command::new("tar")
+        .arg("-tzvf")
+        .arg(&out.tarball)
+        .output()
+        .unwrap();
+    assert!(listed.status.success());
+    let listed = String::from_utf8(listed.stdout).unwrap();
+    assert_eq!(
+        listed
+            .lines()
+            .filter(|l| l.contains("root/root") && l.contains("1970-01-01"))
+            .count(),
+        3,
+        "{listed}"
+    );
     // And it extracts back to the same files.
     let staged = extract_tarball(&out.tarball, &dir.join("stage"), &Limits::default()).unwrap();
     assert_eq!(

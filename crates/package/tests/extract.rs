@@ -324,3 +324,40 @@ fn overlong_path_is_refused() {
         "{r:?}"
     );
 }
+
+#[test]
+fn archives_made_by_system_tar_extract_including_long_names() {
+    // Interop with GNU tar (pax and gnu formats, long names, `./` prefixes).
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let long = format!("{}/{}.txt", "d".repeat(90), "f".repeat(120));
+    fs::create_dir_all(src.join(&long).parent().unwrap()).unwrap();
+    fs::write(src.join(&long), b"long").unwrap();
+    fs::write(src.join("install.sh"), INSTALL).unwrap();
+    fs::set_permissions(src.join("install.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+    for format in ["pax", "gnu"] {
+        let tarball = tmp.path().join(format!("app.v{format}.tar.gz"));
+        let status = std::process::Command::new("tar")
+            .args(["--format", format, "-czf"])
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&src)
+            .arg(".")
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let staging = tmp.path().join(format!("stage-{format}"));
+        extract_tarball(&tarball, &staging, &Limits::default()).unwrap();
+        assert_eq!(fs::read(staging.join(&long)).unwrap(), b"long", "{format}");
+        assert_eq!(
+            fs::metadata(staging.join("install.sh"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o755
+        );
+        let report = gwe_package::check_tarball(&tarball, &Limits::default());
+        assert!(report.passed, "{format}: {}", report.render());
+    }
+}
