@@ -84,6 +84,14 @@ pub enum NameError {
         /// The name part.
         name: String,
     },
+    /// The version holds `.v`, so the file name would split at the wrong place.
+    #[error("`{file}`: version `{version}` contains `.v`: the name would split at the last `.v`")]
+    AmbiguousVersion {
+        /// The file name that would be built.
+        file: String,
+        /// The version.
+        version: String,
+    },
     /// A character outside `[A-Za-z0-9._-]` in the version.
     #[error("`{file}`: version `{version}` has `{ch}`; allowed: letters, digits, `.`, `_`, `-`")]
     BadVersionChar {
@@ -174,10 +182,9 @@ impl TarballName {
         let parsed = Self::parse(&file)?;
         if parsed.name != name || parsed.version != version {
             // Only possible when the version itself holds `.v`: the last `.v` would split elsewhere.
-            return Err(NameError::BadVersionChar {
+            return Err(NameError::AmbiguousVersion {
                 file,
                 version: version.into(),
-                ch: 'v',
             });
         }
         Ok(parsed)
@@ -296,7 +303,10 @@ mod tests {
             TarballName::new("my_app", "1").map(|n| n.file_name()),
             Ok("my_app.v1.tar.gz".to_string())
         );
-        assert!(TarballName::new("my_app", "1.v2").is_err());
+        assert!(matches!(
+            TarballName::new("my_app", "1.v2"),
+            Err(NameError::AmbiguousVersion { .. })
+        ));
         assert!(TarballName::new("my app", "1").is_err());
         assert!(TarballName::new("my_app", "").is_err());
     }
