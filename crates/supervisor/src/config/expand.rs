@@ -45,8 +45,9 @@ pub fn expand(s: &str, expansions: &Expansions) -> Result<String, String> {
             return Err(format!("badly formatted: incomplete format key (in {s:?})"));
         };
         let name = &inner[..close];
-        let (conv, consumed) = parse_spec(&inner[close + 1..])
-            .ok_or_else(|| format!("badly formatted: incomplete format after %({name}) (in {s:?})"))?;
+        let (conv, consumed) = parse_spec(&inner[close + 1..]).ok_or_else(|| {
+            format!("badly formatted: incomplete format after %({name}) (in {s:?})")
+        })?;
         let value = expansions.get(name).ok_or_else(|| {
             let names: Vec<&str> = expansions.keys().map(String::as_str).collect();
             format!(
@@ -145,7 +146,10 @@ impl Spec {
             }
             ('d' | 'i' | 'u' | 'o' | 'x' | 'X', ExpVal::Int(n)) => return Ok(self.format_int(*n)),
             ('d' | 'i' | 'u' | 'o' | 'x' | 'X', ExpVal::Str(_)) => {
-                return Err(format!("%{} format: a number is required, not a string", self.conv))
+                return Err(format!(
+                    "%{} format: a number is required, not a string",
+                    self.conv
+                ))
             }
             ('\u{0}', _) => return Err("format width or precision too large".to_owned()),
             (c, _) => return Err(format!("unsupported format character {c:?}")),
@@ -244,10 +248,21 @@ mod tests {
     #[test]
     fn refuses_what_python_refuses_or_we_do_not_support() {
         let v = vars();
-        for bad in ["%(nope)s", "50%", "%s", "%(program_name)d", "%(program_name", "%(x)", "%(process_num)99999999d"] {
+        for bad in [
+            "%(nope)s",
+            "50%",
+            "%s",
+            "%(program_name)d",
+            "%(program_name",
+            "%(x)",
+            "%(process_num)99999999d",
+        ] {
             assert!(expand(bad, &v).is_err(), "{bad}");
         }
         let e = expand("%(nope)s", &v).unwrap_err();
-        assert!(e.contains("available names: neg, process_num, program_name"), "{e}");
+        assert!(
+            e.contains("available names: neg, process_num, program_name"),
+            "{e}"
+        );
     }
 }

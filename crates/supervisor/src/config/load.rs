@@ -111,13 +111,38 @@ fn unreachable_problem(main: &Path) -> ConfigError {
 /// Options `[program:x]` understands; others are ignored with a warning, as supervisord
 /// ignores them silently.
 const PROGRAM_KEYS: &[&str] = &[
-    "command", "process_name", "numprocs", "numprocs_start", "priority", "autostart",
-    "autorestart", "startsecs", "startretries", "exitcodes", "stopsignal", "stopwaitsecs",
-    "stopasgroup", "killasgroup", "user", "directory", "umask", "environment",
-    "redirect_stderr", "serverurl", "stdout_logfile", "stdout_logfile_maxbytes",
-    "stdout_logfile_backups", "stdout_capture_maxbytes", "stdout_events_enabled",
-    "stdout_syslog", "stderr_logfile", "stderr_logfile_maxbytes", "stderr_logfile_backups",
-    "stderr_capture_maxbytes", "stderr_events_enabled", "stderr_syslog",
+    "command",
+    "process_name",
+    "numprocs",
+    "numprocs_start",
+    "priority",
+    "autostart",
+    "autorestart",
+    "startsecs",
+    "startretries",
+    "exitcodes",
+    "stopsignal",
+    "stopwaitsecs",
+    "stopasgroup",
+    "killasgroup",
+    "user",
+    "directory",
+    "umask",
+    "environment",
+    "redirect_stderr",
+    "serverurl",
+    "stdout_logfile",
+    "stdout_logfile_maxbytes",
+    "stdout_logfile_backups",
+    "stdout_capture_maxbytes",
+    "stdout_events_enabled",
+    "stdout_syslog",
+    "stderr_logfile",
+    "stderr_logfile_maxbytes",
+    "stderr_logfile_backups",
+    "stderr_capture_maxbytes",
+    "stderr_events_enabled",
+    "stderr_syslog",
 ];
 
 struct Loader {
@@ -156,7 +181,12 @@ impl Loader {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
         let env = std::env::vars_os()
-            .filter_map(|(k, v)| Some((format!("ENV_{}", k.into_string().ok()?), ExpVal::Str(v.into_string().ok()?))))
+            .filter_map(|(k, v)| {
+                Some((
+                    format!("ENV_{}", k.into_string().ok()?),
+                    ExpVal::Str(v.into_string().ok()?),
+                ))
+            })
             .collect();
         Loader {
             ini,
@@ -322,7 +352,10 @@ impl Loader {
             let paths = match glob::glob_with(&full_text, options) {
                 Ok(paths) => paths,
                 Err(e) => {
-                    self.problem(&loc, format!("[include] files: bad pattern {pattern:?}: {e}"));
+                    self.problem(
+                        &loc,
+                        format!("[include] files: bad pattern {pattern:?}: {e}"),
+                    );
                     continue;
                 }
             };
@@ -332,7 +365,11 @@ impl Loader {
                     Ok(p) => matches.push(p),
                     Err(e) => self.problem(
                         &loc,
-                        format!("[include] files: cannot read {}: {}", e.path().display(), e.error()),
+                        format!(
+                            "[include] files: cannot read {}: {}",
+                            e.path().display(),
+                            e.error()
+                        ),
                     ),
                 }
             }
@@ -340,18 +377,28 @@ impl Loader {
                 tracing::warn!("No file matches via include {full_text:?}");
                 continue;
             }
-            matches.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+            matches.sort_by(|a, b| {
+                a.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.as_os_str().as_encoded_bytes())
+            });
             for m in matches {
                 if m.is_dir() {
                     tracing::warn!("include {} is a directory: skipped", m.display());
                     continue;
                 }
-                tracing::info!("Included extra file {:?} during parsing", m.display().to_string());
+                tracing::info!(
+                    "Included extra file {:?} during parsing",
+                    m.display().to_string()
+                );
                 if let Err(e) = self.ini.read_file(&m) {
                     match e {
                         IniError::Io { path, source } => self.problem(
                             &loc,
-                            format!("[include] files: cannot read included file {}: {source}", path.display()),
+                            format!(
+                                "[include] files: cannot read included file {}: {source}",
+                                path.display()
+                            ),
                         ),
                         other => self
                             .problems
@@ -373,7 +420,10 @@ impl Loader {
     fn build(&mut self) -> Option<Config> {
         if !self.ini.has_section("supervisord") {
             let loc = Location::new(&self.main, 0);
-            self.problem(&loc, ".ini file does not include supervisord section".to_owned());
+            self.problem(
+                &loc,
+                ".ini file does not include supervisord section".to_owned(),
+            );
             return None;
         }
         self.check_sections();
@@ -397,13 +447,18 @@ impl Loader {
         for name in names {
             let kind = name.split(':').next().unwrap_or("");
             match (kind, name.contains(':')) {
-                ("supervisord" | "unix_http_server" | "inet_http_server" | "supervisorctl" | "include", false)
+                (
+                    "supervisord" | "unix_http_server" | "inet_http_server" | "supervisorctl"
+                    | "include",
+                    false,
+                )
                 | ("program" | "group" | "ctlplugin", true) => {}
                 ("rpcinterface", true) => {
                     let factory = self
                         .entry(&name, "supervisor.rpcinterface_factory")
                         .map(|e| e.value);
-                    if factory.as_deref() != Some("supervisor.rpcinterface:make_main_rpcinterface") {
+                    if factory.as_deref() != Some("supervisor.rpcinterface:make_main_rpcinterface")
+                    {
                         tracing::warn!("[{name}] is ignored: only the standard supervisor RPC interface is provided");
                     }
                 }
@@ -421,7 +476,9 @@ impl Loader {
         let minfds = self.opt(sec, "minfds", &none, 1024, v::non_negative);
         let minprocs = self.opt(sec, "minprocs", &none, 200, v::non_negative);
         let directory = self.opt_some(sec, "directory", &none, v::existing_directory);
-        let user = self.opt_some(sec, "user", &none, |u| v::check_user(u).map(|()| u.to_owned()));
+        let user = self.opt_some(sec, "user", &none, |u| {
+            v::check_user(u).map(|()| u.to_owned())
+        });
         let umask = self.opt(sec, "umask", &none, 0o22, v::octal);
         let logfile = self.opt(
             sec,
@@ -443,10 +500,18 @@ impl Loader {
             v::normalize_path(Path::new("supervisord.pid")),
             |s| v::existing_dirpath(s).map(|p| v::normalize_path(&p)),
         );
-        let identifier = self.opt(sec, "identifier", &none, "supervisor".to_owned(), |s| Ok(s.to_owned()));
+        let identifier = self.opt(sec, "identifier", &none, "supervisor".to_owned(), |s| {
+            Ok(s.to_owned())
+        });
         let nodaemon = self.opt(sec, "nodaemon", &none, false, v::boolean);
         let silent = self.opt(sec, "silent", &none, false, v::boolean);
-        let childlogdir = self.opt(sec, "childlogdir", &none, std::env::temp_dir(), v::existing_directory);
+        let childlogdir = self.opt(
+            sec,
+            "childlogdir",
+            &none,
+            std::env::temp_dir(),
+            v::existing_directory,
+        );
         let nocleanup = self.opt(sec, "nocleanup", &none, false, v::boolean);
         let strip_ansi = self.opt(sec, "strip_ansi", &none, false, v::boolean);
         // supervisord expands `environment` twice: once in saneget, once more with host_node_name.
@@ -502,7 +567,9 @@ impl Loader {
                     continue;
                 }
             };
-            let programs = self.opt(section, "programs", &none, Vec::new(), |p| Ok(v::list_of_strings(p)));
+            let programs = self.opt(section, "programs", &none, Vec::new(), |p| {
+                Ok(v::list_of_strings(p))
+            });
             let priority = self.opt(section, "priority", &none, 999, v::integer);
             let mut processes = Vec::new();
             for program in programs {
@@ -518,7 +585,14 @@ impl Loader {
                 in_groups.insert(program_section.clone());
                 processes.extend(self.processes(&program_section, &name));
             }
-            groups.push((section.clone(), GroupConfig { name, priority, processes }));
+            groups.push((
+                section.clone(),
+                GroupConfig {
+                    name,
+                    priority,
+                    processes,
+                },
+            ));
         }
         for section in names.iter().filter(|n| n.starts_with("program:")) {
             if in_groups.contains(section) {
@@ -533,13 +607,23 @@ impl Loader {
             };
             let priority = self.opt(section, "priority", &none, 999, v::integer);
             let processes = self.processes(section, &name);
-            groups.push((section.clone(), GroupConfig { name, priority, processes }));
+            groups.push((
+                section.clone(),
+                GroupConfig {
+                    name,
+                    priority,
+                    processes,
+                },
+            ));
         }
         // Names must be unique: supervisord would silently keep only one of them.
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for (section, g) in &groups {
             if let Some(first) = seen.get(&g.name) {
-                let msg = format!("[{section}]: duplicate group name {:?} (also [{first}])", g.name);
+                let msg = format!(
+                    "[{section}]: duplicate group name {:?} (also [{first}])",
+                    g.name
+                );
                 self.section_problem(section, msg);
             } else {
                 seen.insert(g.name.clone(), section.clone());
@@ -557,19 +641,24 @@ impl Loader {
             }
         }
         let mut groups: Vec<GroupConfig> = groups.into_iter().map(|(_, g)| g).collect();
-        groups.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.name.cmp(&b.name)));
+        groups.sort_by(|a, b| {
+            a.priority
+                .cmp(&b.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         groups
     }
 
     /// `_processes_from_section`: the processes of one `[program:x]` in group `group`.
     fn processes(&mut self, section: &str, group: &str) -> Vec<ProcessConfig> {
-        let program_name = match v::process_or_group_name(section.split_once(':').map_or("", |p| p.1)) {
-            Ok(n) => n,
-            Err(m) => {
-                self.section_problem(section, format!("[{section}]: {m}"));
-                return Vec::new();
-            }
-        };
+        let program_name =
+            match v::process_or_group_name(section.split_once(':').map_or("", |p| p.1)) {
+                Ok(n) => n,
+                Err(m) => {
+                    self.section_problem(section, format!("[{section}]: {m}"));
+                    return Vec::new();
+                }
+            };
         let pre = vars(&[
             ("program_name", s(&program_name)),
             ("host_node_name", s(&self.host)),
@@ -577,7 +666,13 @@ impl Loader {
         ]);
         let priority = self.opt(section, "priority", &pre, 999, v::integer);
         let autostart = self.opt(section, "autostart", &pre, true, v::boolean);
-        let autorestart = self.opt(section, "autorestart", &pre, AutoRestart::Unexpected, v::auto_restart);
+        let autorestart = self.opt(
+            section,
+            "autorestart",
+            &pre,
+            AutoRestart::Unexpected,
+            v::auto_restart,
+        );
         let startsecs = self.opt(section, "startsecs", &pre, 1, v::non_negative);
         let startretries = self.opt(section, "startretries", &pre, 3, v::non_negative);
         let stopsignal = self.opt(section, "stopsignal", &pre, libc::SIGTERM, v::signal_number);
@@ -590,14 +685,28 @@ impl Loader {
             n if (0..=MAX_NUMPROCS).contains(&n) => Ok(n),
             _ => Err(format!("{n:?} must be between 0 and {MAX_NUMPROCS}")),
         });
-        let numprocs_start = self.opt(section, "numprocs_start", &pre, 0, |n| match v::integer(n)? {
-            n if n.checked_add(MAX_NUMPROCS).is_some() => Ok(n),
-            _ => Err(format!("{n:?} is too large")),
+        let numprocs_start = self.opt(section, "numprocs_start", &pre, 0, |n| {
+            match v::integer(n)? {
+                n if n.checked_add(MAX_NUMPROCS).is_some() => Ok(n),
+                _ => Err(format!("{n:?} is too large")),
+            }
         });
         let environment = self.entry(section, "environment");
         let capture = |me: &mut Self, k: &str| {
-            let maxbytes = me.opt(section, &format!("{k}_capture_maxbytes"), &pre, 0, v::byte_size);
-            let events = me.opt(section, &format!("{k}_events_enabled"), &pre, false, v::boolean);
+            let maxbytes = me.opt(
+                section,
+                &format!("{k}_capture_maxbytes"),
+                &pre,
+                0,
+                v::byte_size,
+            );
+            let events = me.opt(
+                section,
+                &format!("{k}_events_enabled"),
+                &pre,
+                false,
+                v::boolean,
+            );
             (maxbytes, events)
         };
         let (stdout_cmax, stdout_events) = capture(self, "stdout");
@@ -605,11 +714,16 @@ impl Loader {
         let serverurl = self
             .opt_some(section, "serverurl", &pre, |u| Ok(u.to_owned()))
             .filter(|u| !u.trim().eq_ignore_ascii_case("auto"));
-        let user = self.opt_some(section, "user", &pre, |u| v::check_user(u).map(|()| u.to_owned()));
+        let user = self.opt_some(section, "user", &pre, |u| {
+            v::check_user(u).map(|()| u.to_owned())
+        });
         let umask = self.opt_some(section, "umask", &pre, v::octal);
         let (process_name, name_loc) = match self.entry(section, "process_name") {
             Some(e) => (e.value, e.location),
-            None => ("%(program_name)s".to_owned(), self.section_location(section)),
+            None => (
+                "%(program_name)s".to_owned(),
+                self.section_location(section),
+            ),
         };
         if let Err(m) = v::process_or_group_name(&process_name) {
             self.problem(&name_loc, format!("[{section}] process_name: {m}"));
@@ -628,12 +742,19 @@ impl Loader {
                 .entry(section, "killasgroup")
                 .map(|e| e.location)
                 .unwrap_or_else(|| self.section_location(section));
-            self.problem(&loc, format!("[{section}]: cannot set stopasgroup=true and killasgroup=false"));
+            self.problem(
+                &loc,
+                format!("[{section}]: cannot set stopasgroup=true and killasgroup=false"),
+            );
         }
         if let Some(own) = self.ini.section(section) {
             for e in own.entries() {
                 if !PROGRAM_KEYS.contains(&e.key.as_str()) {
-                    tracing::warn!("{}: [{section}] unknown option {:?} ignored", e.location, e.key);
+                    tracing::warn!(
+                        "{}: [{section}] unknown option {:?} ignored",
+                        e.location,
+                        e.key
+                    );
                 }
             }
         }
@@ -675,12 +796,18 @@ impl Loader {
                         None
                     }
                     Err(m) => {
-                        self.problem(&loc, format!("[{section}] command: can't parse command {c:?}: {m}"));
+                        self.problem(
+                            &loc,
+                            format!("[{section}] command: can't parse command {c:?}: {m}"),
+                        );
                         None
                     }
                 },
                 Ok(None) => {
-                    self.section_problem(section, format!("[{section}] does not specify a command"));
+                    self.section_problem(
+                        section,
+                        format!("[{section}] does not specify a command"),
+                    );
                     None
                 }
                 Err(()) => None,
@@ -724,7 +851,11 @@ impl Loader {
                 serverurl: serverurl.clone(),
             });
         }
-        out.sort_by(|a, b| a.priority.cmp(&b.priority).then_with(|| a.name.cmp(&b.name)));
+        out.sort_by(|a, b| {
+            a.priority
+                .cmp(&b.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
         out
     }
 
@@ -761,9 +892,27 @@ impl Loader {
             Ok(None) => LogTarget::Auto,
             Err(()) => LogTarget::None,
         };
-        let backups = self.opt(section, &format!("{key}_backups"), names, 10, v::non_negative);
-        let maxbytes = self.opt(section, &format!("{key}_maxbytes"), names, 50 << 20, v::byte_size);
-        let syslog = self.opt(section, &format!("{stream}_syslog"), names, false, v::boolean);
+        let backups = self.opt(
+            section,
+            &format!("{key}_backups"),
+            names,
+            10,
+            v::non_negative,
+        );
+        let maxbytes = self.opt(
+            section,
+            &format!("{key}_maxbytes"),
+            names,
+            50 << 20,
+            v::byte_size,
+        );
+        let syslog = self.opt(
+            section,
+            &format!("{stream}_syslog"),
+            names,
+            false,
+            v::boolean,
+        );
         if target == LogTarget::Auto && maxbytes == 0 {
             tracing::warn!("[{section}]: AUTO logging used for {key} without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally");
         }
@@ -797,10 +946,14 @@ impl Loader {
         }
         let none = Expansions::new();
         let file = self.opt_some(sec, "file", &none, |f| {
-            Ok(v::normalize_path(Path::new(&v::expanduser(f.trim_matches(is_py_space)))))
+            Ok(v::normalize_path(Path::new(&v::expanduser(
+                f.trim_matches(is_py_space),
+            ))))
         });
         let chmod = self.opt(sec, "chmod", &none, 0o700, v::octal);
-        let chown = self.opt_some(sec, "chown", &none, |c| v::check_user_group(c).map(|()| c.to_owned()));
+        let chown = self.opt_some(sec, "chown", &none, |c| {
+            v::check_user_group(c).map(|()| c.to_owned())
+        });
         let (username, password) = self.auth(sec);
         let Some(file) = file else {
             if self.entry(sec, "file").is_none() {
@@ -823,7 +976,9 @@ impl Loader {
             return None;
         }
         let none = Expansions::new();
-        let port = self.opt_some(sec, "port", &none, |p| v::inet_address(p).map(|_| p.to_owned()));
+        let port = self.opt_some(sec, "port", &none, |p| {
+            v::inet_address(p).map(|_| p.to_owned())
+        });
         let (username, password) = self.auth(sec);
         let Some(port) = port else {
             if self.entry(sec, "port").is_none() {
@@ -846,7 +1001,10 @@ impl Loader {
         let none = Expansions::new();
         let serverurl = self.opt_some(sec, "serverurl", &none, |u| {
             Ok(match u.strip_prefix("unix://") {
-                Some(p) => format!("unix://{}", v::normalize_path(Path::new(&v::expanduser(p))).display()),
+                Some(p) => format!(
+                    "unix://{}",
+                    v::normalize_path(Path::new(&v::expanduser(p))).display()
+                ),
                 None => u.to_owned(),
             })
         });

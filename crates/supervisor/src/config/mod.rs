@@ -32,7 +32,11 @@ impl Config {
         }
         let inet = self.inet_http_server.as_ref()?;
         let (host, port) = values::inet_address(&inet.port).ok()?;
-        let host = if host.is_empty() { "localhost".to_owned() } else { host };
+        let host = if host.is_empty() {
+            "localhost".to_owned()
+        } else {
+            host
+        };
         Some(format!("http://{host}:{port}"))
     }
 

@@ -182,7 +182,10 @@ mod tests {
         // Token lists produced by list(shlex.shlex(s)) with wordchars += '/.+-():'.
         let cases: &[(&str, &[&str])] = &[
             ("A=1,B=2", &["A", "=", "1", ",", "B", "=", "2"]),
-            (r#"A="x, y",B='z'"#, &["A", "=", "\"x, y\"", ",", "B", "=", "'z'"]),
+            (
+                r#"A="x, y",B='z'"#,
+                &["A", "=", "\"x, y\"", ",", "B", "=", "'z'"],
+            ),
             ("P=/usr/bin:/bin", &["P", "=", "/usr/bin:/bin"]),
             ("A=café", &["A", "=", "caf", "é"]),
             ("A=x\"y z\"", &["A", "=", "x\"y", "z\""]),

@@ -24,7 +24,9 @@ fn parse_int(s: &str, radix: u32) -> Option<i64> {
         _ => (false, t),
     };
     let t = if radix == 8 {
-        t.strip_prefix("0o").or_else(|| t.strip_prefix("0O")).unwrap_or(t)
+        t.strip_prefix("0o")
+            .or_else(|| t.strip_prefix("0O"))
+            .unwrap_or(t)
     } else {
         t
     };
@@ -84,7 +86,8 @@ pub fn byte_size(s: &str) -> Result<u64, String> {
     } else {
         (lower.as_str(), 1)
     };
-    let v = parse_int(num, 10).ok_or_else(|| format!("{s:?} is not a byte size (e.g. 1024, 200KB, 50MB, 1GB)"))?;
+    let v = parse_int(num, 10)
+        .ok_or_else(|| format!("{s:?} is not a byte size (e.g. 1024, 200KB, 50MB, 1GB)"))?;
     if v < 0 {
         return Err(format!("{s:?} must not be negative"));
     }
@@ -97,7 +100,9 @@ pub fn byte_size(s: &str) -> Result<u64, String> {
 pub fn octal(s: &str) -> Result<u32, String> {
     match parse_int(s, 8) {
         Some(v) if (0..=0o7777).contains(&v) => Ok(v as u32),
-        Some(_) => Err(format!("{s:?} is out of range for a mode (0 to 7777 octal)")),
+        Some(_) => Err(format!(
+            "{s:?} is out of range for a mode (0 to 7777 octal)"
+        )),
         None => Err(format!("{s:?} can not be converted to an octal type")),
     }
 }
@@ -158,7 +163,9 @@ fn signal_table() -> Vec<(&'static str, i32)> {
 pub fn signal_number(s: &str) -> Result<i32, String> {
     let table = signal_table();
     let num = match parse_int(s, 10) {
-        Some(n) => i32::try_from(n).map_err(|_| format!("value {s:?} is not a valid signal number"))?,
+        Some(n) => {
+            i32::try_from(n).map_err(|_| format!("value {s:?} is not a valid signal number"))?
+        }
         None => {
             let mut name = py_strip(s).to_uppercase();
             if !name.starts_with("SIG") {
@@ -283,7 +290,11 @@ pub fn expanduser(s: &str) -> String {
     };
     match home {
         Some(h) => {
-            let h = if h.len() > 1 { h.trim_end_matches('/') } else { &h };
+            let h = if h.len() > 1 {
+                h.trim_end_matches('/')
+            } else {
+                &h
+            };
             format!("{h}{tail}")
         }
         None => s.to_owned(),
@@ -295,7 +306,9 @@ pub fn normalize_path(p: &Path) -> PathBuf {
     let abs = if p.is_absolute() {
         p.to_owned()
     } else {
-        std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")).join(p)
+        std::env::current_dir()
+            .unwrap_or_else(|_| PathBuf::from("/"))
+            .join(p)
     };
     let mut out = PathBuf::from("/");
     for c in abs.components() {
@@ -387,7 +400,9 @@ mod tests {
         assert_eq!(byte_size("1GB"), Ok(1 << 30));
         assert_eq!(byte_size("0"), Ok(0));
         assert_eq!(byte_size("12345"), Ok(12345));
-        assert!(byte_size("5TB").is_err() && byte_size("MB").is_err() && byte_size("-1MB").is_err());
+        assert!(
+            byte_size("5TB").is_err() && byte_size("MB").is_err() && byte_size("-1MB").is_err()
+        );
         assert!(byte_size("9999999999999GB").is_err());
         assert_eq!(octal("022"), Ok(0o22));
         assert_eq!(octal("0o700"), Ok(0o700));
@@ -398,7 +413,11 @@ mod tests {
         assert_eq!(signal_number(" hup "), Ok(libc::SIGHUP));
         assert_eq!(signal_number("15"), Ok(15));
         assert_eq!(signal_number("0"), Ok(0));
-        assert!(signal_number("NOPE").is_err() && signal_number("99").is_err() && signal_number("-1").is_err());
+        assert!(
+            signal_number("NOPE").is_err()
+                && signal_number("99").is_err()
+                && signal_number("-1").is_err()
+        );
         assert_eq!(exitcodes("0, 2"), Ok(vec![0, 2]));
         assert_eq!(exitcodes(""), Ok(vec![]));
         assert!(exitcodes("256").is_err() && exitcodes("0,x").is_err() && exitcodes("-1").is_err());
@@ -409,18 +428,38 @@ mod tests {
         }
         assert_eq!(logging_level("DEBUG"), Ok("debug".into()));
         assert!(logging_level("verbose").is_err());
-        assert_eq!(inet_address("127.0.0.1:9001"), Ok(("127.0.0.1".into(), 9001)));
+        assert_eq!(
+            inet_address("127.0.0.1:9001"),
+            Ok(("127.0.0.1".into(), 9001))
+        );
         assert_eq!(inet_address("*:9001"), Ok((String::new(), 9001)));
         assert_eq!(inet_address("9001"), Ok((String::new(), 9001)));
-        assert!(inet_address("host:").is_err() && inet_address("h:70000").is_err() && inet_address("h:0").is_err());
-        assert_eq!(normalize_path(Path::new("/a/b/../c/./d")), PathBuf::from("/a/c/d"));
+        assert!(
+            inet_address("host:").is_err()
+                && inet_address("h:70000").is_err()
+                && inet_address("h:0").is_err()
+        );
+        assert_eq!(
+            normalize_path(Path::new("/a/b/../c/./d")),
+            PathBuf::from("/a/c/d")
+        );
     }
 
     #[test]
     fn environment_pairs_like_supervisord() {
         let env = key_value_pairs(r#"A="x, y",B='z',C=/usr/bin:/bin,D=1"#).unwrap();
-        let want: Vec<(&str, &str)> = vec![("A", "x, y"), ("B", "z"), ("C", "/usr/bin:/bin"), ("D", "1")];
-        assert_eq!(env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>(), want);
+        let want: Vec<(&str, &str)> = vec![
+            ("A", "x, y"),
+            ("B", "z"),
+            ("C", "/usr/bin:/bin"),
+            ("D", "1"),
+        ];
+        assert_eq!(
+            env.iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+            want
+        );
         assert!(key_value_pairs("").unwrap().is_empty());
         assert!(key_value_pairs("A=1,B").is_err());
         assert!(key_value_pairs("A").is_err());

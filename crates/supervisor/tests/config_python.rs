@@ -1,0 +1,323 @@
+//! The strongest compatibility check of config loading: every fixture config is loaded by the
+//! real supervisord 4.3 (`supervisor.options.ServerOptions`, pip-installed) and by us, and the
+//! resulting programs, groups and server settings are compared field by field. Also checks
+//! that configs supervisord refuses are refused here too.
+//! python3 with the `supervisor` package is required (CI installs it); missing ones fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use gwe_supervisor::config::{self, AutoRestart, Config, LogTarget};
+use serde_json::{json, Value};
+
+/// Loads each config named on stdin with supervisord's own code; one JSON line per config.
+const PY_SUPERVISORD: &str = r#"
+import json, os, sys
+from supervisor.options import ServerOptions
+from supervisor.datatypes import Automatic, Syslog, RestartUnconditionally, RestartWhenExitUnexpected
+from supervisor.loggers import LOG_LEVELS_BY_NUM
+LEVELS = {50: 'critical', 40: 'error', 30: 'warn', 20: 'info', 10: 'debug', 5: 'trace', 3: 'blather'}
+def norm(p):
+    return os.path.normpath(os.path.abspath(p))
+def logfile(v):
+    if v is None: return 'NONE'
+    if v is Automatic: return 'AUTO'
+    if v is Syslog: return 'SYSLOG'
+    return v
+def restart(v):
+    if v is RestartUnconditionally: return 'true'
+    if v is RestartWhenExitUnexpected: return 'unexpected'
+    return 'false'
+for path in sys.stdin.read().split('\n'):
+    if not path:
+        continue
+    o = ServerOptions()
+    o.configfile = path
+    try:
+        o.process_config(do_usage=False)
+    except ValueError as e:
+        print(json.dumps({'err': str(e)}))
+        continue
+    s = o.configroot.supervisord
+    groups = []
+    for g in s.process_group_configs:
+        procs = []
+        for p in g.process_configs:
+            procs.append({
+                'name': p.name, 'command': p.command, 'priority': p.priority,
+                'autostart': p.autostart, 'autorestart': restart(p.autorestart),
+                'startsecs': p.startsecs, 'startretries': p.startretries,
+                'exitcodes': p.exitcodes, 'stopsignal': p.stopsignal,
+                'stopwaitsecs': p.stopwaitsecs, 'stopasgroup': p.stopasgroup,
+                'killasgroup': p.killasgroup, 'uid': p.uid, 'directory': p.directory,
+                'umask': p.umask, 'environment': p.environment,
+                'redirect_stderr': p.redirect_stderr, 'serverurl': p.serverurl,
+                'stdout': [logfile(p.stdout_logfile), p.stdout_logfile_maxbytes,
+                           p.stdout_logfile_backups, p.stdout_capture_maxbytes,
+                           p.stdout_events_enabled, p.stdout_syslog],
+                'stderr': [logfile(p.stderr_logfile), p.stderr_logfile_maxbytes,
+                           p.stderr_logfile_backups, p.stderr_capture_maxbytes,
+                           p.stderr_events_enabled, p.stderr_syslog],
+            })
+        groups.append({'name': g.name, 'priority': g.priority, 'processes': procs})
+    servers = []
+    for c in s.server_configs:
+        if 'file' in c:
+            servers.append({'unix': c['file'], 'chmod': c['chmod'],
+                            'username': c['username'], 'password': c['password']})
+        else:
+            servers.append({'inet': [c['host'], c['port']],
+                            'username': c['username'], 'password': c['password']})
+    print(json.dumps({'ok': {
+        'supervisord': {
+            'logfile': norm(s.logfile), 'logfile_maxbytes': s.logfile_maxbytes,
+            'logfile_backups': s.logfile_backups, 'loglevel': LEVELS[s.loglevel],
+            'pidfile': norm(s.pidfile), 'nodaemon': bool(s.nodaemon), 'silent': bool(s.silent),
+            'minfds': s.minfds, 'minprocs': s.minprocs, 'umask': s.umask, 'identifier': s.identifier,
+            'directory': s.directory, 'strip_ansi': bool(s.strip_ansi),
+            'environment': s.environment, 'childlogdir': norm(s.childlogdir),
+            'nocleanup': bool(s.nocleanup),
+        },
+        'groups': groups,
+        'servers': servers,
+    }}))
+"#;
+
+fn uid_of(user: &Option<String>) -> Value {
+    match user {
+        None => Value::Null,
+        Some(u) => match u.parse::<u32>() {
+            Ok(n) => json!(n),
+            Err(_) => match nix::unistd::User::from_name(u) {
+                Ok(Some(p)) => json!(p.uid.as_raw()),
+                _ => json!(format!("unknown user {u}")),
+            },
+        },
+    }
+}
+
+fn log_json(l: &config::LogConfig) -> Value {
+    let target = match &l.target {
+        LogTarget::Auto => json!("AUTO"),
+        // supervisord turns `syslog` into no file plus the syslog flag
+        LogTarget::None | LogTarget::Syslog => json!("NONE"),
+        LogTarget::File(p) => json!(p),
+    };
+    json!([
+        target,
+        l.maxbytes,
+        l.backups,
+        l.capture_maxbytes,
+        l.events_enabled,
+        l.syslog
+    ])
+}
+
+/// Our model in the shape the Python side prints.
+fn ours(c: &Config) -> Value {
+    let s = &c.supervisord;
+    let groups: Vec<Value> = c
+        .groups
+        .iter()
+        .map(|g| {
+            let procs: Vec<Value> = g
+                .processes
+                .iter()
+                .map(|p| {
+                    // supervisord stores the merged environment in the process config
+                    let mut env = s.environment.clone();
+                    env.extend(p.environment.clone());
+                    json!({
+                        "name": p.name, "command": p.command, "priority": p.priority,
+                        "autostart": p.autostart,
+                        "autorestart": match p.autorestart {
+                            AutoRestart::True => "true",
+                            AutoRestart::False => "false",
+                            AutoRestart::Unexpected => "unexpected",
+                        },
+                        "startsecs": p.startsecs, "startretries": p.startretries,
+                        "exitcodes": p.exitcodes, "stopsignal": p.stopsignal,
+                        "stopwaitsecs": p.stopwaitsecs, "stopasgroup": p.stopasgroup,
+                        "killasgroup": p.killasgroup, "uid": uid_of(&p.user),
+                        "directory": p.directory, "umask": p.umask, "environment": env,
+                        "redirect_stderr": p.redirect_stderr, "serverurl": p.serverurl,
+                        "stdout": log_json(&p.stdout), "stderr": log_json(&p.stderr),
+                    })
+                })
+                .collect();
+            json!({"name": g.name, "priority": g.priority, "processes": procs})
+        })
+        .collect();
+    let mut servers = Vec::new();
+    if let Some(i) = &c.inet_http_server {
+        let (host, port) = match i.port.rsplit_once(':') {
+            Some((h, p)) => (
+                if h == "*" { "" } else { h }.to_lowercase(),
+                p.parse::<u16>().unwrap_or(0),
+            ),
+            None => (String::new(), i.port.parse::<u16>().unwrap_or(0)),
+        };
+        servers.push(json!({"inet": [host, port], "username": i.username, "password": i.password}));
+    }
+    if let Some(u) = &c.unix_http_server {
+        servers.push(json!({"unix": u.file, "chmod": u.chmod, "username": u.username, "password": u.password}));
+    }
+    json!({"ok": {
+        "supervisord": {
+            "logfile": s.logfile, "logfile_maxbytes": s.logfile_maxbytes,
+            "logfile_backups": s.logfile_backups, "loglevel": s.loglevel,
+            "pidfile": s.pidfile, "nodaemon": s.nodaemon, "silent": s.silent,
+            "minfds": s.minfds, "minprocs": s.minprocs, "umask": s.umask,
+            "identifier": s.identifier, "directory": s.directory, "strip_ansi": s.strip_ansi,
+            "environment": s.environment, "childlogdir": s.childlogdir, "nocleanup": s.nocleanup,
+        },
+        "groups": groups,
+        "servers": servers,
+    }})
+}
+
+fn run_supervisord_options(paths: &[PathBuf]) -> Vec<Value> {
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(PY_SUPERVISORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("python3 is required (CI installs it with `pip install supervisor`): {e}")
+        });
+    {
+        use std::io::Write;
+        let list: String = paths.iter().map(|p| format!("{}\n", p.display())).collect();
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(list.as_bytes()).expect("write to python");
+    }
+    let out = child.wait_with_output().expect("python3 output");
+    assert!(
+        out.status.success(),
+        "python3 with the supervisor package failed (CI must `pip install supervisor==4.3.0`): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8 from python");
+    let results: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(results.len(), paths.len());
+    results
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+#[test]
+fn fixtures_load_exactly_as_supervisord_loads_them() {
+    let mut paths: Vec<PathBuf> = [
+        "basic.conf",
+        "full.conf",
+        "numprocs.conf",
+        "groups.conf",
+        "defaults.conf",
+        "comments.conf",
+        "includes/supervisord.conf",
+    ]
+    .iter()
+    .map(|n| data(n))
+    .collect();
+    // The embedded sample too, from a temp dir (its paths are all under %(here)s).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sample = dir.path().join("supervisord.conf");
+    std::fs::write(&sample, config::sample()).expect("write sample");
+    paths.push(sample);
+
+    let theirs = run_supervisord_options(&paths);
+    for (path, py) in paths.iter().zip(&theirs) {
+        assert!(
+            py.get("ok").is_some(),
+            "supervisord refused fixture {}: {py}",
+            path.display()
+        );
+        let groups = py["ok"]["groups"].as_array().map_or(0, Vec::len);
+        assert!(
+            groups > 0,
+            "{}: a fixture without programs proves little",
+            path.display()
+        );
+        let model =
+            config::load(path).unwrap_or_else(|e| panic!("we refused {}: {e}", path.display()));
+        let us = ours(&model);
+        if us != *py {
+            // Show the first differing part to make failures readable.
+            for key in ["supervisord", "servers", "groups"] {
+                assert_eq!(
+                    us["ok"][key],
+                    py["ok"][key],
+                    "{}: {key} differs",
+                    path.display()
+                );
+            }
+        }
+        assert_eq!(us, *py, "{}", path.display());
+    }
+}
+
+/// Configs both supervisord and we must refuse.
+const BAD: &[&str] = &[
+    "[supervisord]\n[program:x]\ncommand=x\nautorestart=maybe\n",
+    "[supervisord]\n[program:x]\n",
+    "[supervisord]\n[program:x]\ncommand=x\nstopsignal=FOO\n",
+    "[supervisord]\n[program:x]\ncommand=x\nstartsecs=abc\n",
+    "[supervisord]\n[program:x]\ncommand=%(nope)s\n",
+    "[supervisord]\n[program:x]\ncommand=x\nnumprocs=2\n",
+    "[supervisord]\n[program:x]\ncommand=x\nstopasgroup=true\nkillasgroup=false\n",
+    "[supervisord]\n[program:x]\ncommand=x\nexitcodes=0,256\n",
+    "[supervisord]\n[program:x]\ncommand=x\numask=9\n",
+    "[supervisord]\n[program:x]\ncommand=x\nstdout_logfile_maxbytes=5TB\n",
+    "[supervisord]\n[program:x y]\ncommand=x\n",
+    "[supervisord]\n[program:x]\ncommand=x\nprocess_name=a/b\n",
+    "[supervisord]\n[program:x]\ncommand=x\nstdout_logfile=/nonexistent-dir/x.log\n",
+    "[supervisord]\n[program:x]\ncommand=x\nenvironment=A\n",
+    "[supervisord]\n[program:x]\ncommand=x\nuser=no-such-user-gwe\n",
+    "[supervisord]\n[group:g]\nprograms=missing\n",
+    "[supervisord]\nloglevel=verbose\n",
+    "[supervisord]\nminfds=many\n",
+    "[supervisord]\nchildlogdir=/nonexistent-dir\n",
+    "[supervisord]\n[inet_http_server]\nport=host:\n",
+    "[supervisord]\n[inet_http_server]\nport=1\nusername=u\n",
+    "[supervisord]\n[unix_http_server]\nchmod=0700\n",
+    "[supervisord]\n[unix_http_server]\nfile=/tmp/x.sock\nchmod=abc\n",
+    "[supervisord]\n[include]\n",
+    "[program:x]\ncommand=x\n",
+    "k = v\n[supervisord]\n",
+    "[supervisord]\nnovalue\n",
+];
+
+#[test]
+fn configs_supervisord_refuses_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let paths: Vec<PathBuf> = BAD
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let p = dir.path().join(format!("bad-{i}.conf"));
+            std::fs::write(&p, text).expect("write config");
+            p
+        })
+        .collect();
+    let theirs = run_supervisord_options(&paths);
+    for ((path, text), py) in paths.iter().zip(BAD).zip(&theirs) {
+        // MissingSectionHeader / ParsingError escape read_config as exceptions other than
+        // ValueError in some cases; either way supervisord must not have produced a config.
+        assert!(py.get("ok").is_none(), "supervisord accepted {text:?}");
+        let e = config::load(path).expect_err(text);
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("{}:", path.display())),
+            "error must start with the file name: {shown}"
+        );
+    }
+}
