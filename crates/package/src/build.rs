@@ -239,15 +239,22 @@ impl Collector<'_> {
     }
 }
 
+/// The extractor's rule (see `safety::resolve_link`): relative, `..` only leading, never above
+/// the root.
 fn link_stays_inside(rel: &Path, target: &Path) -> bool {
     if target.is_absolute() {
         return false;
     }
     let mut depth = rel.components().count() as i64 - 1;
+    let mut descended = false;
     for c in target.components() {
         match c {
+            Component::ParentDir if descended => return false,
             Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
+            Component::Normal(_) => {
+                descended = true;
+                depth += 1;
+            }
             _ => {}
         }
         if depth < 0 {

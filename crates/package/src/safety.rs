@@ -89,6 +89,12 @@ pub enum UnsafeEntry {
         /// The earlier symlink entry.
         symlink: String,
     },
+    /// A directory where an earlier entry is not one, or the reverse.
+    #[error("entry `{entry}`: replaces an earlier entry of another type (file/directory/link)")]
+    TypeConflict {
+        /// Entry path as stored.
+        entry: String,
+    },
     /// Another entry type (sparse files, contiguous, vendor types...).
     #[error("entry `{entry}`: unsupported tar entry type {type_byte:?}")]
     Unsupported {
@@ -152,7 +158,9 @@ pub(crate) fn normalize(raw: &[u8], limits: &Limits) -> Result<Option<PathBuf>, 
 }
 
 /// Resolves a relative symlink target against the link's directory, lexically; `None` when it
-/// climbs above the root.
+/// climbs above the root, or when a `..` follows a normal component: that component may itself
+/// be a symlink (`s -> .` makes `s/..` the root's parent), so only leading `..` components, which
+/// walk up the link's own real directories, are exact.
 fn resolve_link(link: &Path, target: &[u8]) -> Option<PathBuf> {
     use std::os::unix::ffi::OsStrExt;
     let mut parts: Vec<&std::ffi::OsStr> = link
@@ -164,13 +172,18 @@ fn resolve_link(link: &Path, target: &[u8]) -> Option<PathBuf> {
             _ => None,
         })
         .collect();
+    let mut descended = false;
     for part in target.split(|b| *b == b'/') {
         match part {
             b"" | b"." => {}
+            b".." if descended => return None,
             b".." => {
                 parts.pop()?;
             }
-            p => parts.push(std::ffi::OsStr::from_bytes(p)),
+            p => {
+                descended = true;
+                parts.push(std::ffi::OsStr::from_bytes(p));
+            }
         }
     }
     Some(parts.iter().collect())
@@ -181,6 +194,8 @@ fn resolve_link(link: &Path, target: &[u8]) -> Option<PathBuf> {
 pub(crate) struct Policy {
     symlinks: HashSet<PathBuf>,
     files: HashSet<PathBuf>,
+    /// Directories: directory entries and every ancestor of an admitted entry.
+    dirs: HashSet<PathBuf>,
 }
 
 impl Policy {
@@ -245,8 +260,26 @@ impl Policy {
                 symlink: link.display().to_string(),
             });
         }
+        let is_dir = entry_type == T::Directory;
+        let known_dir = self.dirs.contains(&path);
+        let known_other = self.files.contains(&path) || self.symlinks.contains(&path);
+        if (is_dir && known_other) || (!is_dir && known_dir) {
+            return Err(UnsafeEntry::TypeConflict { entry: entry() });
+        }
+        for ancestor in path.ancestors().skip(1) {
+            if ancestor.as_os_str().is_empty() {
+                break;
+            }
+            if self.files.contains(ancestor) {
+                return Err(UnsafeEntry::TypeConflict { entry: entry() });
+            }
+            self.dirs.insert(ancestor.to_path_buf());
+        }
         match entry_type {
-            T::Directory => Ok(Admitted::Dir(path)),
+            T::Directory => {
+                self.dirs.insert(path.clone());
+                Ok(Admitted::Dir(path))
+            }
             T::Regular | T::Continuous => {
                 self.files.insert(path.clone());
                 Ok(Admitted::File { path, mode, size })
@@ -359,6 +392,19 @@ mod tests {
         assert!(admit(&mut p, "lib/a.so.1", T::Regular, 0o644, None).is_ok());
         assert!(admit(&mut p, "lib/a.so", T::Symlink, 0o777, Some("a.so.1")).is_ok());
         assert!(admit(&mut p, "bin/tool", T::Symlink, 0o777, Some("../lib/a.so")).is_ok());
+        assert!(matches!(
+            admit(&mut p, "dot", T::Symlink, 0o777, Some("lib/..")),
+            Err(UnsafeEntry::SymlinkEscapes { .. })
+        ));
+        assert!(admit(&mut p, "lib/self", T::Symlink, 0o777, Some("..")).is_ok());
+        assert!(matches!(
+            admit(&mut p, "lib", T::Regular, 0o644, None),
+            Err(UnsafeEntry::TypeConflict { .. })
+        ));
+        assert!(matches!(
+            admit(&mut p, "lib/a.so.1/x", T::Regular, 0o644, None),
+            Err(UnsafeEntry::TypeConflict { .. })
+        ));
         assert!(matches!(
             admit(&mut p, "up", T::Symlink, 0o777, Some("../x")),
             Err(UnsafeEntry::SymlinkEscapes { .. })

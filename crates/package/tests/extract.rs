@@ -212,7 +212,21 @@ fn hostile_tarballs_are_refused_each_with_its_own_error() {
         (
             "file over a directory",
             targz(&[dir("d"), file("d", 0o644, b"x")]),
-            |e| matches!(e, ExtractError::Conflict { entry } if entry == "d"),
+            |e| matches!(e, ExtractError::Unsafe(UnsafeEntry::TypeConflict { entry }) if entry == "d"),
+        ),
+        (
+            "directory replaced by a symlink after a file was put in it",
+            targz(&[file("d/x", 0o644, b"x"), symlink("d", ".")]),
+            |e| matches!(e, ExtractError::Unsafe(UnsafeEntry::TypeConflict { entry }) if entry == "d"),
+        ),
+        (
+            "symlink whose `..` follows another symlink (s -> ., t -> s/..)",
+            targz(&[
+                symlink("s", "."),
+                symlink("t", "s/.."),
+                file("t/escaped", 0o644, b"x"),
+            ]),
+            |e| matches!(e, ExtractError::Unsafe(UnsafeEntry::SymlinkEscapes { entry, .. }) if entry == "t"),
         ),
         (
             "truncated gzip",
