@@ -353,3 +353,69 @@ fn matches_cpython_configparser_on_generated_and_tricky_corpus() {
         "corpus balance: {ok} parsed, {failed} refused"
     );
 }
+
+#[test]
+fn written_ini_reads_back_identically_in_cpython() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rng = Rng(0x0dd_ba11_5eed_0001);
+    let mut originals = Vec::new();
+    let mut written = Vec::new();
+    let mut refused = 0;
+    for i in 0..400 {
+        let text = gen_config(&mut rng);
+        let Ok(ini) = Ini::parse_str(&text, Path::new("gen")) else {
+            continue;
+        };
+        match ini.write_string() {
+            Ok(out) => {
+                let o = dir.path().join(format!("orig-{i}.conf"));
+                let w = dir.path().join(format!("written-{i}.conf"));
+                std::fs::write(&o, &text).expect("write original");
+                std::fs::write(&w, &out).expect("write output");
+                // our own reader agrees with itself
+                let back = Ini::parse_str(&out, Path::new("w")).expect("written text parses");
+                assert_eq!(ours_from(&back), ours_from(&ini), "{text:?}");
+                originals.push(o);
+                written.push(w);
+            }
+            Err(IniError::Unrepresentable { .. }) => refused += 1,
+            Err(other) => panic!("unexpected writer error {other}"),
+        }
+    }
+    let a = python(&originals);
+    let b = python(&written);
+    for ((o, x), y) in originals.iter().zip(&a).zip(&b) {
+        assert_eq!(
+            x,
+            y,
+            "CPython reads our output of {} differently",
+            o.display()
+        );
+    }
+    assert!(
+        originals.len() > 100,
+        "only {} configs were written ({refused} refused)",
+        originals.len()
+    );
+}
+
+fn ours_from(ini: &Ini) -> Vec<(String, Vec<(String, String)>)> {
+    let mut out = vec![(
+        "DEFAULT".to_owned(),
+        ini.defaults()
+            .entries()
+            .iter()
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect(),
+    )];
+    for s in ini.sections() {
+        out.push((
+            s.name().to_owned(),
+            s.entries()
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect(),
+        ));
+    }
+    out
+}

@@ -321,3 +321,246 @@ fn configs_supervisord_refuses_are_refused() {
         );
     }
 }
+
+/// Deterministic xorshift64*, so a failing config can be reproduced.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+/// Option values, valid and invalid, for the generated corpus. Left out on purpose: the
+/// documented differences (negative startsecs/startretries/stopwaitsecs, empty or
+/// unparsable commands, duplicate group names), which supervisord accepts and we refuse.
+const PROGRAM_OPTIONS: &[(&str, &[&str])] = &[
+    ("priority", &["1", "-5", "999", "x", "1_0", " 7", "300"]),
+    (
+        "autostart",
+        &["true", "FALSE", "yes", "no", "on", "off", "1", "0", "maybe"],
+    ),
+    (
+        "autorestart",
+        &[
+            "true",
+            "false",
+            "unexpected",
+            "Unexpected",
+            "sometimes",
+            "1",
+        ],
+    ),
+    ("startsecs", &["0", "1", "10", "abc"]),
+    ("startretries", &["0", "3", "100", "x"]),
+    (
+        "exitcodes",
+        &["0", "0,2", "1, 2", "", "256", "a", "0,,1", "255"],
+    ),
+    (
+        "stopsignal",
+        &[
+            "TERM", "term", "SIGINT", "9", "HUP", "KILL", "FOO", "99", "usr1", "sigusr2", "0",
+        ],
+    ),
+    ("stopwaitsecs", &["0", "10", "x"]),
+    ("stopasgroup", &["true", "false"]),
+    ("killasgroup", &["true", "false", "x"]),
+    ("redirect_stderr", &["true", "false", "x"]),
+    ("numprocs", &["1", "2", "3", "0", "x"]),
+    ("numprocs_start", &["0", "5", "x"]),
+    (
+        "process_name",
+        &[
+            "%(program_name)s",
+            "%(program_name)s_%(process_num)02d",
+            "p%(process_num)d",
+            "bad name",
+            "%(nope)s",
+            "%(group_name)s-%(process_num)d",
+        ],
+    ),
+    (
+        "environment",
+        &[
+            "A=1",
+            "A=\"x,y\",B=2",
+            "A",
+            "A=1,B",
+            "K=%(process_num)d",
+            "K=%(bad)s",
+            "A=1,B='two words'",
+            "P=/usr/bin:/bin",
+        ],
+    ),
+    (
+        "stdout_logfile",
+        &[
+            "AUTO",
+            "NONE",
+            "off",
+            "syslog",
+            "%(here)s/%(program_name)s-%(process_num)d.log",
+            "/nonexistent-gwe/x.log",
+            "%(here)s/%(ENV_K)s.log",
+        ],
+    ),
+    (
+        "stdout_logfile_maxbytes",
+        &["50MB", "1KB", "0", "10", "5TB", "x", "1gb"],
+    ),
+    ("stdout_logfile_backups", &["0", "10", "x"]),
+    ("stdout_capture_maxbytes", &["0", "1MB", "q"]),
+    ("stdout_events_enabled", &["true", "false"]),
+    ("stdout_syslog", &["true", "false", "x"]),
+    (
+        "stderr_logfile",
+        &[
+            "AUTO",
+            "NONE",
+            "%(here)s/err-%(program_name)s.log",
+            "syslog",
+        ],
+    ),
+    ("stderr_logfile_maxbytes", &["0", "2MB", "bad"]),
+    ("stderr_logfile_backups", &["3", "x"]),
+    ("stderr_capture_maxbytes", &["0", "64KB"]),
+    ("stderr_events_enabled", &["true", "no"]),
+    ("stderr_syslog", &["false", "on"]),
+    ("umask", &["022", "77", "8", "x", "0o22"]),
+    (
+        "directory",
+        &["/tmp", "%(here)s", "%(here)s/%(program_name)s"],
+    ),
+    ("user", &["root", "0", "no-such-user-gwe"]),
+    ("serverurl", &["AUTO", "http://127.0.0.1:9001", "auto"]),
+];
+
+const COMMANDS: &[&str] = &[
+    "cmd %(program_name)s",
+    "sh -c 'echo %(process_num)d'",
+    "x --home=%(ENV_HOME)s",
+    "x %(group_name)s %(host_node_name)s",
+    "x 100%%",
+    "%(nope)s",
+    "x %",
+    "/bin/prog \"quoted arg\" plain\\ escaped",
+    "x %(numprocs)d %(process_num)03d %(here)s",
+];
+
+fn generated_config(r: &mut Rng) -> String {
+    let mut s = String::from(
+        "[supervisord]\nlogfile = %(here)s/supervisord.log\npidfile = %(here)s/supervisord.pid\n",
+    );
+    if r.chance(30) {
+        s.push_str(&format!(
+            "loglevel = {}\n",
+            r.pick(&["debug", "WARN", "blather", "loud"])
+        ));
+    }
+    if r.chance(30) {
+        s.push_str(&format!(
+            "environment = {}\n",
+            r.pick(&["K=\"v\"", "K=1,L=2", "K", "K=%(here)s"])
+        ));
+    }
+    if r.chance(15) {
+        s.push_str(&format!(
+            "[DEFAULT]\n{} = {}\n",
+            r.pick(&["autorestart", "startsecs", "priority"]),
+            r.pick(&["true", "5", "x"])
+        ));
+    }
+    let count = 1 + r.next() % 3;
+    let mut names = Vec::new();
+    for i in 0..count {
+        let name = format!("p{i}");
+        s.push_str(&format!("\n[program:{name}]\n"));
+        if r.chance(97) {
+            s.push_str(&format!("command = {}\n", r.pick(COMMANDS)));
+        }
+        for (key, values) in PROGRAM_OPTIONS {
+            if r.chance(5) {
+                s.push_str(&format!("{key} = {}\n", r.pick(values)));
+            }
+        }
+        names.push(name);
+    }
+    if r.chance(30) {
+        let mut members: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|_| r.chance(50))
+            .collect();
+        if r.chance(10) {
+            members.push("unknown");
+        }
+        s.push_str(&format!(
+            "\n[group:g]\nprograms = {}\npriority = {}\n",
+            members.join(","),
+            r.pick(&["5", "999", "x"])
+        ));
+    }
+    s
+}
+
+#[test]
+fn generated_configs_match_supervisord() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rng = Rng(0xc0ff_ee00_1234_5678);
+    let mut paths = Vec::new();
+    let mut texts = Vec::new();
+    for i in 0..400 {
+        let text = generated_config(&mut rng);
+        let p = dir.path().join(format!("gen-{i}.conf"));
+        std::fs::write(&p, &text).expect("write config");
+        paths.push(p);
+        texts.push(text);
+    }
+    let theirs = run_supervisord_options(&paths);
+    let (mut accepted, mut refused) = (0, 0);
+    let mut mismatches = Vec::new();
+    for ((path, text), py) in paths.iter().zip(&texts).zip(&theirs) {
+        let ours = config::load(path);
+        match (py.get("ok"), &ours) {
+            (Some(_), Ok(model)) => {
+                accepted += 1;
+                let us = self::ours(model);
+                if us != *py {
+                    mismatches.push(format!("{text}\n  supervisord: {py}\n  gwe:         {us}"));
+                }
+            }
+            (None, Err(_)) => refused += 1,
+            (Some(_), Err(e)) => {
+                mismatches.push(format!("{text}\n  supervisord accepted, gwe refused: {e}"))
+            }
+            (None, Ok(_)) => mismatches.push(format!(
+                "{text}\n  supervisord refused ({py}), gwe accepted"
+            )),
+        }
+    }
+    eprintln!(
+        "generated corpus: {accepted} accepted, {refused} refused, {} differ",
+        mismatches.len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} differ:\n{}",
+        mismatches.len(),
+        paths.len(),
+        mismatches[..mismatches.len().min(5)].join("\n\n")
+    );
+    assert!(
+        accepted > 40 && refused > 40,
+        "corpus balance: {accepted} accepted, {refused} refused"
+    );
+}
