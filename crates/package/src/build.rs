@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::buildfile::{parse_into, Buildfile, BuildfileError};
-use crate::check::{check_install_script, check_supervisor_conf, check_tarball, TopFile};
+use crate::check::{check_install_script, check_supervisor_conf, check_tarball, disk_top_file};
 use crate::limits::Limits;
 use crate::name::TarballName;
 use crate::report::CheckLines;
@@ -541,25 +541,6 @@ impl BuildfileReport {
     pub fn render(&self) -> String {
         self.checks.render()
     }
-}
-
-fn disk_top_file(path: &Path, max: u64, first_line: bool) -> io::Result<TopFile> {
-    let meta = fs::symlink_metadata(path)?;
-    if !meta.file_type().is_file() {
-        return Ok(TopFile {
-            mode: None,
-            head: vec![],
-            truncated: false,
-        });
-    }
-    let mut f = File::open(path)?;
-    let (head, truncated) = crate::check::read_head(&mut f, max, first_line)
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    Ok(TopFile {
-        mode: Some(meta.permissions().mode() & 0o7777),
-        head,
-        truncated,
-    })
 }
 
 /// Checks a buildfile for common problems (`gwe --check-buildfile`) and lists every one:

@@ -1,12 +1,14 @@
 //! The tarball checker (`gwe --check-tarball`): one streaming pass that lists every problem.
 
-use std::fs::File;
-use std::io::Read;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use gwe_ini::Ini;
 
 use crate::error::ExtractError;
+use crate::extract::Extracted;
 use crate::limits::Limits;
 use crate::name::TarballName;
 use crate::report::CheckLines;
@@ -409,5 +411,61 @@ pub(crate) fn check_supervisor_conf(
             }
         }
         _ => checks.fail(C, "both [supervisord] and [program:<NAME>]: keep one"),
+    }
+}
+
+/// Reads a top-level file of an app directory on disk; `mode: None` when it is not a regular file.
+pub(crate) fn disk_top_file(path: &Path, max: u64, first_line: bool) -> io::Result<TopFile> {
+    let meta = fs::symlink_metadata(path)?;
+    if !meta.file_type().is_file() {
+        return Ok(TopFile {
+            mode: None,
+            head: vec![],
+            truncated: false,
+        });
+    }
+    let mut f = File::open(path)?;
+    let (head, truncated) =
+        read_head(&mut f, max, first_line).map_err(|e| io::Error::other(e.to_string()))?;
+    Ok(TopFile {
+        mode: Some(meta.permissions().mode() & 0o7777),
+        head,
+        truncated,
+    })
+}
+
+/// The content checks (install.sh, supervisor.conf, kind) on an extracted staging directory, so
+/// the install pipeline needs no second pass over the tarball. `name` is the tarball's parsed name
+/// (for the `[program:<NAME>]` check); the size figures come from `extracted`.
+pub fn check_extracted(extracted: &Extracted, name: Option<&TarballName>) -> TarballReport {
+    let mut checks = CheckLines::default();
+    let dir = &extracted.staging;
+    let mut seen = Seen::default();
+    let read = |file: &str, max: u64, first_line: bool, checks: &mut CheckLines| match disk_top_file(
+        &dir.join(file),
+        max,
+        first_line,
+    ) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => {
+            checks.fail(file, format!("cannot read: {e}"));
+            None
+        }
+    };
+    seen.install = read(INSTALL_SCRIPT, 4096, true, &mut checks);
+    seen.conf = read(SUPERVISOR_CONF, MAX_SUPERVISOR_CONF, false, &mut checks);
+    seen.setup_py = fs::symlink_metadata(dir.join(SETUP_PY)).is_ok_and(|m| m.is_file());
+    let kind = check_contents(&seen, name, true, &mut checks);
+    TarballReport {
+        file: dir.display().to_string(),
+        name: name.cloned(),
+        kind,
+        sha256: Some(extracted.sha256.clone()),
+        compressed_bytes: Some(extracted.compressed_bytes),
+        uncompressed_bytes: Some(extracted.uncompressed_bytes),
+        entries: Some(extracted.entries),
+        passed: checks.failures() == 0,
+        checks,
     }
 }

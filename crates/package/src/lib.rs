@@ -37,7 +37,7 @@ pub use buildfile::{
     DEFAULT_BUILDFILE_ANSWER, MAX_BUILDFILE_BYTES,
 };
 pub use check::{
-    check_tarball, check_tarball_reader, AppKind, TarballReport, INSTALL_SCRIPT,
+    check_extracted, check_tarball, check_tarball_reader, AppKind, TarballReport, INSTALL_SCRIPT,
     MAX_SUPERVISOR_CONF, SETUP_PY, SUPERVISORD_SECTION, SUPERVISOR_CONF,
 };
 pub use digest::{sha256_file, sha256_reader, HashingReader};

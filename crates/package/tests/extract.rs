@@ -375,3 +375,47 @@ fn archives_made_by_system_tar_extract_including_long_names() {
         assert!(report.passed, "{format}: {}", report.render());
     }
 }
+
+#[test]
+fn check_extracted_reads_only_the_staging_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let name = gwe_package::TarballName::parse("gmq.v10_0ca92e7.tar.gz").unwrap();
+    let good = targz(&[
+        file("install.sh", 0o755, INSTALL),
+        file(
+            "supervisor.conf",
+            0o644,
+            b"[program:gmq]\ncommand = /usr/bin/gmq\n",
+        ),
+    ]);
+    let x = extract_reader(&good[..], &tmp.path().join("a"), &Limits::default()).unwrap();
+    let r = gwe_package::check_extracted(&x, Some(&name));
+    assert!(r.passed, "{}", r.render());
+    assert_eq!(r.kind, Some(gwe_package::AppKind::LongRunning));
+    assert_eq!(r.sha256.as_deref(), Some(x.sha256.as_str()));
+
+    let bad = targz(&[
+        file("install.sh", 0o644, b"echo\n"),
+        file("supervisor.conf", 0o644, b"[x]\n"),
+    ]);
+    let x = extract_reader(&bad[..], &tmp.path().join("b"), &Limits::default()).unwrap();
+    let r = gwe_package::check_extracted(&x, Some(&name));
+    let text = r.render();
+    for needle in [
+        "not executable",
+        "not a shebang",
+        "no [supervisord] section",
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+
+    let lib = targz(&[file("setup.py", 0o644, b"")]);
+    let x = extract_reader(&lib[..], &tmp.path().join("c"), &Limits::default()).unwrap();
+    assert_eq!(
+        gwe_package::check_extracted(&x, None).kind,
+        Some(gwe_package::AppKind::PythonLibrary)
+    );
+    let empty = targz(&[file("readme", 0o644, b"")]);
+    let x = extract_reader(&empty[..], &tmp.path().join("d"), &Limits::default()).unwrap();
+    assert!(!gwe_package::check_extracted(&x, None).passed);
+}
