@@ -297,11 +297,12 @@ impl Ini {
             path: path.to_owned(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let meta = file.metadata().map_err(io)?;
-        if meta.is_dir() {
-            return Err(io(std::io::Error::other("is a directory")));
+        // Only regular files: opening a FIFO would block forever and a device could be endless.
+        let meta = std::fs::metadata(path).map_err(io)?;
+        if !meta.is_file() {
+            return Err(io(std::io::Error::other("not a regular file")));
         }
+        let file = std::fs::File::open(path).map_err(io)?;
         let too_large = |size| IniError::TooLarge {
             path: path.to_owned(),
             size,

@@ -127,6 +127,16 @@ fn non_utf8_and_oversized_files_are_refused() {
     assert!(matches!(e, IniError::Io { .. }), "{e:?}");
     let e = Ini::load(dir.path()).unwrap_err();
     assert!(matches!(e, IniError::Io { .. }), "{e:?}");
+
+    // A FIFO would block a reader forever: refused without opening it.
+    let fifo = dir.path().join("fifo.conf");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo (coreutils) is needed by this test");
+    assert!(status.success());
+    let e = Ini::load(&fifo).unwrap_err();
+    assert!(e.to_string().contains("not a regular file"), "{e}");
 }
 
 #[test]
