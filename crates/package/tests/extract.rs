@@ -419,3 +419,52 @@ fn check_extracted_reads_only_the_staging_directory() {
     let x = extract_reader(&empty[..], &tmp.path().join("d"), &Limits::default()).unwrap();
     assert!(!gwe_package::check_extracted(&x, None).passed);
 }
+
+#[test]
+fn mutated_and_truncated_archives_never_panic_or_leave_staging() {
+    let good = targz(&[
+        file("install.sh", 0o755, INSTALL),
+        file("supervisor.conf", 0o644, CONF),
+        symlink("link", "install.sh"),
+        file("data/blob", 0o644, &[42u8; 3000]),
+    ]);
+    let tmp = tempfile::tempdir().unwrap();
+    let staging = tmp.path().join("s");
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut variants: Vec<Vec<u8>> = (0..good.len())
+        .step_by(17)
+        .map(|n| good[..n].to_vec())
+        .collect();
+    for _ in 0..300 {
+        let mut m = good.clone();
+        for _ in 0..(next() % 3 + 1) {
+            let i = (next() as usize) % m.len();
+            m[i] ^= 1 << (next() % 8);
+        }
+        variants.push(m);
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for v in &variants {
+        match extract_reader(&v[..], &staging, &Limits::default()) {
+            Ok(_) => {
+                ok += 1;
+                fs::remove_dir_all(&staging).unwrap();
+            }
+            Err(_) => {
+                refused += 1;
+                assert!(!staging.exists());
+            }
+        }
+        let report =
+            gwe_package::check_tarball_reader(&v[..], "x", "app.v1.tar.gz", &Limits::default());
+        assert_eq!(report.passed, report.checks.failures() == 0);
+    }
+    // gzip's CRC catches nearly every flip: most variants must be refused.
+    assert!(refused > ok, "refused {refused}, accepted {ok}");
+}
