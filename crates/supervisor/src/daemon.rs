@@ -291,6 +291,9 @@ fn restart(sup: &mut Supervisor, pending: &mut Vec<Pending>) {
     let children = sup.children_file.clone();
     let log = sup.log.clone();
     log.info("supervisord restarting with the reloaded configuration");
+    if !config.supervisord.nocleanup {
+        clear_auto_logs(&config.supervisord.childlogdir, &config.supervisord.identifier);
+    }
     *sup = Supervisor::new(config, log, children);
 }
 

@@ -11,6 +11,7 @@
 use std::io::{Seek, SeekFrom};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,14 +73,30 @@ impl Auth {
 struct Ctx {
     tx: mpsc::Sender<Request>,
     auth: Option<Auth>,
-    inflight: Arc<()>,
+    inflight: Arc<AtomicUsize>,
+}
+
+/// Counts an XML-RPC call from hand-over to the loop until its answer is written.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn new(n: &Arc<AtomicUsize>) -> InFlight {
+        n.fetch_add(1, Ordering::SeqCst);
+        InFlight(n.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The running servers (kept by the daemon for a clean exit).
 #[derive(Debug)]
 pub struct Servers {
     sockets: Vec<PathBuf>,
-    inflight: Arc<()>,
+    inflight: Arc<AtomicUsize>,
 }
 
 impl Servers {
@@ -87,7 +104,7 @@ impl Servers {
     pub async fn drain(&self, max: Duration) {
         let end = Instant::now() + max;
         tokio::task::yield_now().await;
-        while Arc::strong_count(&self.inflight) > 1 && Instant::now() < end {
+        while self.inflight.load(Ordering::SeqCst) > 0 && Instant::now() < end {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
@@ -106,7 +123,7 @@ fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error)
 
 /// Binds the configured sockets and starts serving them.
 pub async fn start(config: &Config, tx: mpsc::Sender<Request>) -> Result<Servers, DaemonError> {
-    let inflight = Arc::new(());
+    let inflight = Arc::new(AtomicUsize::new(0));
     let mut sockets = Vec::new();
     if let Some(u) = &config.unix_http_server {
         let path = &u.file;
@@ -377,7 +394,7 @@ async fn rpc_call<W: AsyncWrite + Unpin>(ctx: &Ctx, body: &[u8], wr: &mut W, clo
             return false;
         }
     };
-    let _inflight = ctx.inflight.clone();
+    let _inflight = InFlight::new(&ctx.inflight);
     let (reply, rx) = oneshot::channel();
     if ctx.tx.send(Request::Call { call, reply }).await.is_err() {
         error(wr, 500).await;
