@@ -200,10 +200,10 @@ pub fn check_tarball_reader<R: Read>(
                     truncated,
                 });
             }
-            Admitted::File { path, .. } if top(&path, SUPERVISOR_CONF) => {
+            Admitted::File { path, mode, .. } if top(&path, SUPERVISOR_CONF) => {
                 let (head, truncated) = read_head(event.data, MAX_SUPERVISOR_CONF, false)?;
                 seen.conf = Some(TopFile {
-                    mode: None,
+                    mode: Some(mode),
                     head,
                     truncated,
                 });
@@ -352,6 +352,10 @@ pub(crate) fn check_supervisor_conf(
     checks: &mut CheckLines,
 ) {
     const C: &str = SUPERVISOR_CONF;
+    if f.mode.is_none() {
+        checks.fail(C, "present but not a regular file (a link or directory)");
+        return;
+    }
     if f.truncated {
         checks.fail(C, format!("larger than {MAX_SUPERVISOR_CONF} bytes"));
         return;

@@ -217,6 +217,22 @@ fn missing_install_script_and_nested_hint() {
         "{}",
         r.render()
     );
+
+    let r = check(
+        "app.v1.tar.gz",
+        &targz(&[
+            file("install.sh", 0o755, INSTALL),
+            file("real.conf", 0o644, CONF),
+            symlink("supervisor.conf", "real.conf"),
+        ]),
+    );
+    assert!(
+        fails(&r)
+            .iter()
+            .any(|l| l == "supervisor.conf: present but not a regular file (a link or directory)"),
+        "{}",
+        r.render()
+    );
 }
 
 #[test]
