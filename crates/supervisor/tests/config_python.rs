@@ -399,6 +399,11 @@ const PROGRAM_OPTIONS: &[(&str, &[&str])] = &[
             "K=%(process_num)d",
             "K=%(bad)s",
             "A=1,B='two words'",
+            "A=café,B=1",
+            "A=x#y",
+            "A=1 B=2",
+            "A=\"q\"\"r\"",
+            "A=1;B=2,C=3",
             "P=/usr/bin:/bin",
         ],
     ),
@@ -562,5 +567,114 @@ fn generated_configs_match_supervisord() {
     assert!(
         accepted > 40 && refused > 40,
         "corpus balance: {accepted} accepted, {refused} refused"
+    );
+}
+
+/// `environment` values and `command` lines through supervisord's own functions
+/// (`dict_of_key_value_pairs`, `shlex.split`) and ours, on hand-picked and generated strings.
+const PY_TOKENS: &str = r#"
+import json, shlex, sys
+from supervisor.datatypes import dict_of_key_value_pairs
+for line in sys.stdin.read().split('\n'):
+    if not line:
+        continue
+    s = json.loads(line)
+    out = {}
+    try:
+        out['env'] = dict_of_key_value_pairs(s)
+    except ValueError:
+        out['env'] = None
+    try:
+        out['argv'] = shlex.split(s)
+    except ValueError:
+        out['argv'] = None
+    print(json.dumps(out))
+"#;
+
+#[test]
+fn environment_and_command_parsing_match_supervisord() {
+    let mut inputs: Vec<String> = [
+        "A=1",
+        "A=1,B=2",
+        "A=\"x, y\",B='z'",
+        "A=café",
+        "A=x#y\nB=2",
+        "A=1 B=2",
+        "A",
+        "A=",
+        "A=1,",
+        "A=\"open",
+        "A='q'\"r\"",
+        "PATH=/usr/bin:/bin,HOME=/root",
+        "A=a.b+c-d(e):f",
+        "A=1;B=2,C=3",
+        "  A = 1 , B = 2  ",
+        "A=\"\",B=''",
+        "=1",
+        "A==1",
+        "A=1,,B=2",
+        "sh -c 'echo a; echo b'",
+        "x \"a \\\"q\\\" \\n\" y",
+        "a\\ b c\\\\d",
+        "'' x",
+        "a''b",
+        "x # not a comment",
+        "unclosed 'quote",
+        "trailing\\",
+        "tab\tsep\nnewline",
+        "日本 語",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let alphabet: Vec<char> = "AB=,\"' \\#;:/.é\tx1".chars().collect();
+    let mut rng = Rng(0xfeed_beef_0000_0042);
+    for _ in 0..600 {
+        let len = 1 + rng.next() % 14;
+        inputs.push(
+            (0..len)
+                .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize])
+                .collect(),
+        );
+    }
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(PY_TOKENS)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("python3 is required (CI installs it): {e}"));
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        for s in &inputs {
+            writeln!(stdin, "{}", serde_json::to_string(s).expect("json")).expect("write");
+        }
+    }
+    let out = child.wait_with_output().expect("python output");
+    assert!(out.status.success(), "python3 with supervisor failed");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let theirs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(theirs.len(), inputs.len());
+    let (mut env_ok, mut argv_ok) = (0, 0);
+    for (s, py) in inputs.iter().zip(&theirs) {
+        let env = config::parse_environment(s).ok();
+        let argv = config::split_command(s).ok();
+        assert_eq!(json!(env), py["env"], "environment {s:?}");
+        assert_eq!(json!(argv), py["argv"], "command {s:?}");
+        env_ok += usize::from(env.is_some());
+        argv_ok += usize::from(argv.is_some());
+    }
+    // both outcomes must be well represented
+    assert!(
+        env_ok > 50 && env_ok < inputs.len() - 50,
+        "{env_ok} environments parsed"
+    );
+    assert!(
+        argv_ok > 50 && argv_ok < inputs.len() - 50,
+        "{argv_ok} commands parsed"
     );
 }

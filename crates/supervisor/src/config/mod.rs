@@ -14,9 +14,21 @@ use std::path::PathBuf;
 
 pub use load::{load, ConfigError, Problem, MAX_NUMPROCS};
 
-/// A realistic, commented `supervisord.conf` (the one `gwe supervisord --sample` can print).
+/// A realistic, commented `supervisord.conf` (all paths under `%(here)s`), for users to start from.
 pub fn sample() -> &'static str {
     include_str!("sample.conf")
+}
+
+/// supervisord's `dict_of_key_value_pairs`: parses an `environment` value
+/// (`KEY="val",KEY2=val2`) exactly as supervisord does (non-POSIX shlex tokens).
+pub fn parse_environment(value: &str) -> Result<BTreeMap<String, String>, String> {
+    values::key_value_pairs(value)
+}
+
+/// Python's `shlex.split(command)` (POSIX mode, no comments): how supervisord turns
+/// `command` into argv.
+pub fn split_command(command: &str) -> Result<Vec<String>, String> {
+    shlex::split(command)
 }
 
 impl Config {
