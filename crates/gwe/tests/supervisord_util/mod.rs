@@ -90,9 +90,15 @@ impl Sv {
 
     /// Runs the real supervisorctl with `args`.
     pub fn ctl(&self, args: &[&str]) -> Output {
+        // its own file, so that a broken supervisord.conf does not break supervisorctl
+        let ctl_conf = self.path("ctl.conf");
+        if !ctl_conf.exists() {
+            let sock = self.path("supervisor.sock");
+            std::fs::write(&ctl_conf, format!("[supervisorctl]\nserverurl = unix://{}\n", sock.display())).unwrap();
+        }
         Command::new("supervisorctl")
             .arg("-c")
-            .arg(&self.conf)
+            .arg(&ctl_conf)
             .args(args)
             .output()
             .expect("supervisorctl is installed (pip install supervisor)")
@@ -112,9 +118,15 @@ impl Sv {
     }
 
     pub fn wait_status(&self, name: &str, state: &str) {
-        wait_for(&format!("{name} {state}"), TIMEOUT, || {
-            self.status_of(name).split_whitespace().nth(1).is_some_and(|s| s == state).then_some(())
-        });
+        let end = Instant::now() + TIMEOUT;
+        loop {
+            let st = self.status_of(name);
+            if st.split_whitespace().nth(1) == Some(state) {
+                return;
+            }
+            assert!(Instant::now() < end, "timed out waiting for {name} {state}: {st}\n{}", self.mainlog());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn mainlog(&self) -> String {
