@@ -24,7 +24,6 @@ CREATE TABLE resources (
     device      INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
     alias       TEXT NOT NULL,
     format      TEXT NOT NULL DEFAULT 'string',
-    n_values    INTEGER NOT NULL DEFAULT 0,
     UNIQUE (device, alias)
 );
 

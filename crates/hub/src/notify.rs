@@ -3,6 +3,7 @@
 //! missed or merged bump can never lose a point. Entries vanish with their last waiter.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
@@ -13,6 +14,7 @@ type Key = (i64, Box<str>);
 #[derive(Default)]
 pub struct Notifier {
     channels: Mutex<HashMap<Key, watch::Sender<u64>>>,
+    waiters: AtomicUsize,
 }
 
 /// A waiter's subscription; dropping it unregisters the waiter.
@@ -43,6 +45,7 @@ impl Notifier {
                 }
             }
         };
+        self.waiters.fetch_add(1, Ordering::Relaxed);
         Subscription {
             notifier: self.clone(),
             key,
@@ -60,6 +63,11 @@ impl Notifier {
         if let Some(tx) = map.get(&(device, Box::<str>::from(alias))) {
             tx.send_modify(|v| *v = v.wrapping_add(1));
         }
+    }
+
+    /// Number of waiting long polls.
+    pub fn waiters(&self) -> usize {
+        self.waiters.load(Ordering::Relaxed)
     }
 
     /// Number of `(device, alias)` pairs with waiters (for tests and stats).
@@ -81,6 +89,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
+        self.notifier.waiters.fetch_sub(1, Ordering::Relaxed);
         drop(self.rx.take());
         let mut map = self
             .notifier
@@ -107,6 +116,7 @@ mod tests {
         let b = n.subscribe(1, "x");
         let _c = n.subscribe(2, "x");
         assert_eq!(n.channels(), 2);
+        assert_eq!(n.waiters(), 3);
         n.notify(1, "y");
         n.notify(1, "x");
         assert!(a.changed().await);

@@ -10,6 +10,7 @@ use crate::state::AppState;
 /// The hub's router: the Device API at its documented paths, the operator API under `/api/v1`.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        .route("/stats", get(operator::stats::get))
         .route(
             "/products",
             get(operator::products::list).post(operator::products::create),

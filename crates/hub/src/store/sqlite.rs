@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::writer::{Writer, WriterCtx};
+use super::writer::{CachedResource, Writer, WriterCtx};
 use super::{
     Activation, ContentInfo, Device, DeviceRef, Point, Product, ResourceSpec, ResourceState, Store,
     StoreError, StoreFuture, StoreResult, Stored, WriteRequest,
@@ -16,7 +16,7 @@ use super::{
 /// Schema migrations, applied in order; `PRAGMA user_version` counts the applied ones.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_init.sql")];
 
-/// Idle read connections kept open.
+/// Read connections kept open, and the most reads running at once.
 const MAX_IDLE_READERS: usize = 8;
 
 /// History beyond the bound is trimmed in steps of this many points (amortised cost).
@@ -41,6 +41,9 @@ pub struct SqliteStore {
 struct ReadPool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Bounds concurrent reads (and so blocking threads and open connections): a burst of
+    /// thousands of long polls must not open thousands of SQLite connections.
+    slots: tokio::sync::Semaphore,
 }
 
 impl ReadPool {
@@ -124,6 +127,7 @@ impl SqliteStore {
             readers: Arc::new(ReadPool {
                 path: path.to_path_buf(),
                 idle: Mutex::new(Vec::new()),
+                slots: tokio::sync::Semaphore::new(MAX_IDLE_READERS),
             }),
             history_limit: i64::from(history_limit.max(1)),
         })
@@ -136,7 +140,13 @@ impl SqliteStore {
     {
         let pool = self.readers.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || pool.with(f))
+            let _slot = pool
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| StoreError::WriterGone)?;
+            let worker = pool.clone();
+            tokio::task::spawn_blocking(move || worker.with(f))
                 .await
                 .map_err(|e| StoreError::Commit(format!("read task failed: {e}")))?
         })
@@ -228,59 +238,56 @@ fn latest_point(conn: &Connection, resource: i64) -> StoreResult<Option<Point>> 
 }
 
 /// Resolves (creating when allowed) the resource of `alias`, via the writer's cache.
-fn writer_resource(
-    ctx: &mut WriterCtx<'_>,
+fn writer_resource<'c>(
+    ctx: &'c mut WriterCtx<'_>,
     device: i64,
     alias: &str,
     create: bool,
-) -> StoreResult<Option<i64>> {
+) -> StoreResult<Option<&'c mut CachedResource>> {
     let key = (device, alias.to_string());
-    if let Some(id) = ctx.resources.get(&key) {
-        return Ok(Some(*id));
+    if !ctx.resources.contains_key(&key) {
+        let id = match resource_key(ctx.conn, device, alias)? {
+            Some(id) => id,
+            None if create => {
+                ctx.conn
+                    .prepare_cached("INSERT INTO resources (device, alias) VALUES (?1, ?2)")
+                    .and_then(|mut s| s.execute(params![device, alias]))
+                    .map_err(sql("creating a resource"))?;
+                ctx.conn.last_insert_rowid()
+            }
+            None => return Ok(None),
+        };
+        let count: i64 = ctx
+            .conn
+            .prepare_cached("SELECT count(*) FROM points WHERE resource = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)))
+            .map_err(sql("counting points"))?;
+        ctx.resources.insert(key.clone(), CachedResource { id, count });
     }
-    let id = match resource_key(ctx.conn, device, alias)? {
-        Some(id) => id,
-        None if create => {
-            ctx.conn
-                .prepare_cached("INSERT INTO resources (device, alias) VALUES (?1, ?2)")
-                .and_then(|mut s| s.execute(params![device, alias]))
-                .map_err(sql("creating a resource"))?;
-            ctx.conn.last_insert_rowid()
-        }
-        None => return Ok(None),
-    };
-    ctx.resources.insert(key, id);
-    Ok(Some(id))
+    Ok(ctx.resources.get_mut(&key))
 }
 
 /// Inserts one point and trims the alias's history when it exceeds the bound.
 fn insert_point(
     conn: &Connection,
-    resource: i64,
+    resource: &mut CachedResource,
     ts: i64,
     value: &str,
     limit: i64,
 ) -> StoreResult<i64> {
     conn.prepare_cached("INSERT INTO points (resource, ts, value) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| s.execute(params![resource, ts, value]))
+        .and_then(|mut s| s.execute(params![resource.id, ts, value]))
         .map_err(sql("inserting a point"))?;
     let id = conn.last_insert_rowid();
-    let count: i64 = conn
-        .prepare_cached(
-            "UPDATE resources SET n_values = n_values + 1 WHERE id = ?1 RETURNING n_values",
-        )
-        .and_then(|mut s| s.query_row([resource], |r| r.get(0)))
-        .map_err(sql("counting points"))?;
-    if count > limit + TRIM_SLACK {
+    resource.count += 1;
+    if resource.count > limit + TRIM_SLACK {
         conn.prepare_cached(
             "DELETE FROM points WHERE id IN (SELECT id FROM points WHERE resource = ?1 \
              ORDER BY ts DESC, id DESC LIMIT -1 OFFSET ?2)",
         )
-        .and_then(|mut s| s.execute(params![resource, limit]))
+        .and_then(|mut s| s.execute(params![resource.id, limit]))
         .map_err(sql("trimming history"))?;
-        conn.prepare_cached("UPDATE resources SET n_values = ?2 WHERE id = ?1")
-            .and_then(|mut s| s.execute(params![resource, limit]))
-            .map_err(sql("counting points"))?;
+        resource.count = limit;
     }
     Ok(id)
 }
@@ -528,11 +535,12 @@ impl Store for SqliteStore {
         self.submit(move |ctx| {
             let mut stored = Vec::with_capacity(req.values.len());
             for (alias, value) in req.values {
+                let conn = ctx.conn;
                 let Some(resource) = writer_resource(ctx, req.device, &alias, req.create_aliases)?
                 else {
                     continue;
                 };
-                let id = insert_point(ctx.conn, resource, req.ts, &value, limit)?;
+                let id = insert_point(conn, resource, req.ts, &value, limit)?;
                 stored.push(Stored { alias, id });
             }
             Ok(stored)
@@ -549,10 +557,11 @@ impl Store for SqliteStore {
         self.submit(move |ctx| {
             let mut stored = Vec::with_capacity(points.len());
             for (alias, ts, value) in points {
+                let conn = ctx.conn;
                 let Some(resource) = writer_resource(ctx, device, &alias, create_aliases)? else {
                     continue;
                 };
-                let id = insert_point(ctx.conn, resource, ts, &value, limit)?;
+                let id = insert_point(conn, resource, ts, &value, limit)?;
                 stored.push(Stored { alias, id });
             }
             Ok(stored)

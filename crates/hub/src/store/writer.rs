@@ -13,8 +13,18 @@ use super::{StoreError, StoreResult};
 /// Most jobs committed by one transaction; bounds the latency a big batch adds.
 const MAX_BATCH: usize = 512;
 
-/// Per-writer cache of resource ids, `(device, alias) -> resource id`.
-pub(crate) type ResourceCache = HashMap<(i64, String), i64>;
+/// What the writer knows about a resource: its id and how many points it holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CachedResource {
+    /// Resource id.
+    pub id: i64,
+    /// Points stored (kept here instead of updating a counter row per point).
+    pub count: i64,
+}
+
+/// Per-writer cache, `(device, alias) -> resource`; cleared whenever a job or batch fails,
+/// since rolled-back rows may be in it.
+pub(crate) type ResourceCache = HashMap<(i64, String), CachedResource>;
 
 /// What the writer thread gives a job to work with.
 pub(crate) struct WriterCtx<'a> {
@@ -65,24 +75,26 @@ fn sql(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite { what, source }
 }
 
+/// Runs a statement without parameters through the statement cache.
+fn exec(conn: &Connection, stmt: &str) -> StoreResult<()> {
+    conn.prepare_cached(stmt)
+        .and_then(|mut s| s.execute([]))
+        .map(|_| ())
+        .map_err(sql("handling a savepoint"))
+}
+
 fn in_savepoint<T>(
     ctx: &mut WriterCtx<'_>,
     f: impl FnOnce(&mut WriterCtx<'_>) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    ctx.conn
-        .execute_batch("SAVEPOINT job")
-        .map_err(sql("opening a savepoint"))?;
+    exec(ctx.conn, "SAVEPOINT job")?;
     let result = f(ctx);
-    let end = if result.is_ok() {
-        "RELEASE job"
-    } else {
-        // Ids cached by the failed job may have been rolled back.
+    if result.is_err() {
+        // Resources cached by the failed job may have been rolled back.
         ctx.resources.clear();
-        "ROLLBACK TO job; RELEASE job"
-    };
-    ctx.conn
-        .execute_batch(end)
-        .map_err(sql("closing a savepoint"))?;
+        exec(ctx.conn, "ROLLBACK TO job")?;
+    }
+    exec(ctx.conn, "RELEASE job")?;
     result
 }
 

@@ -13,6 +13,7 @@ pub mod content;
 pub mod devices;
 pub mod products;
 pub mod resources;
+pub mod stats;
 pub mod values;
 
 /// Parses a JSON request body (bounded like every body).
