@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod configure;
+pub mod cycle;
 pub mod identity;
 pub mod reports;
 pub mod runner;

@@ -1,7 +1,9 @@
-//! Running the engine: checks the configuration and identity, then runs the check-in cycle on
-//! a tokio runtime (forever, or once).
+//! Running the engine from the command line: checks the configuration and identity, then runs
+//! the check-in cycle on a single-threaded tokio runtime (small gateways) until SIGTERM/SIGINT,
+//! or for one check-in.
 
 use crate::config::{ConfigDir, ConfigError};
+use crate::cycle::{shutdown_pair, Engine, EngineError, EngineOptions};
 use crate::identity::{ensure_serial, IdentityError, NetSys};
 
 /// How to run the engine.
@@ -9,30 +11,85 @@ use crate::identity::{ensure_serial, IdentityError, NetSys};
 pub struct RunOptions {
     /// Where Gateway.cfg and Engine.config are.
     pub config_dir: ConfigDir,
-    /// Run one cycle and return.
+    /// Run one check-in and return.
     pub once: bool,
 }
 
-/// Why the engine cannot run.
+/// Why the engine cannot run (or stopped).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     /// The configuration files cannot be used.
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
     /// There is no usable serial number.
     #[error(transparent)]
-    Identity(#[from] IdentityError),
+    Identity(Box<IdentityError>),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
-    /// Not built yet.
-    #[error("the check-in cycle is not built in this version yet")]
-    NotBuilt,
+    /// The engine stopped with an error.
+    #[error(transparent)]
+    Engine(Box<EngineError>),
 }
 
-/// Runs the engine on a new tokio runtime until it is done (`once`) or forever.
+impl From<ConfigError> for RunError {
+    fn from(e: ConfigError) -> Self {
+        RunError::Config(Box::new(e))
+    }
+}
+
+impl From<IdentityError> for RunError {
+    fn from(e: IdentityError) -> Self {
+        RunError::Identity(Box::new(e))
+    }
+}
+
+impl From<EngineError> for RunError {
+    fn from(e: EngineError) -> Self {
+        RunError::Engine(Box::new(e))
+    }
+}
+
+/// Runs the engine until it is done (`once`) or a termination signal arrives.
 pub fn run_blocking(options: RunOptions) -> Result<(), RunError> {
     options.config_dir.load_engine()?;
-    ensure_serial(&options.config_dir, &NetSys::from_env())?;
-    Err(RunError::NotBuilt)
+    let net = NetSys::from_env();
+    let gateway = ensure_serial(&options.config_dir, &net)?;
+    tracing::info!(version = crate::VERSION, serial = %gateway.uuid, config = %options.config_dir.path().display(), "Gateway Engine starting");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    runtime.block_on(async move {
+        let (handle, shutdown) = shutdown_pair();
+        let engine_options = EngineOptions {
+            net,
+            once: options.once,
+            ..EngineOptions::new(options.config_dir)
+        };
+        let engine = Engine::new(engine_options, shutdown)?;
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("termination signal: stopping");
+            handle.shutdown();
+        });
+        engine.run().await?;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending::<()>().await,
+    }
 }

@@ -103,9 +103,15 @@ fn run_engine(dir: &ConfigDir, once: bool) -> anyhow::Result<ExitCode> {
         .load_engine()
         .unwrap_or_else(|_| EngineConfig::default())
         .log_level;
+    // Our level for everything, but the HTTP stack's per-connection chatter only when it warns.
+    let filter = tracing_subscriber::EnvFilter::new(format!(
+        "{},hyper=warn,hyper_util=warn,rustls=warn,h2=warn",
+        level.tracing_level()
+    ));
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(level.tracing_level())
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
     let options = gwe_engine::runner::RunOptions {

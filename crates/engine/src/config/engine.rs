@@ -273,11 +273,24 @@ impl EngineConfig {
         out
     }
 
-    /// The file's content to write (other sections of the original file are kept).
+    /// The file's content to write (other sections of the original file are kept). Settings
+    /// still at their default are written only when the file already had them, so a later
+    /// version's better default (and `$GWE_AUDIT_DB` for gdc) still applies.
     pub fn render(&self) -> Result<String, ConfigError> {
         let mut doc = self.doc.clone();
+        let defaults = EngineConfig::default().entries();
         for (key, value) in self.entries() {
-            doc.set(ENGINE_SECTION, &key, &value);
+            let is_default = defaults.iter().any(|(k, v)| *k == key && *v == value);
+            if !is_default || doc.get(ENGINE_SECTION, &key).is_some() {
+                doc.set(ENGINE_SECTION, &key, &value);
+            }
+        }
+        if !doc.has_section(ENGINE_SECTION) {
+            doc.set(
+                ENGINE_SECTION,
+                "update_interval",
+                &self.update_interval.to_string(),
+            );
         }
         Ok(doc.render()?)
     }

@@ -83,6 +83,17 @@ pub struct SupervisorReport {
     pub error: Option<String>,
 }
 
+/// The link to the cloud, as the engine saw it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LinkReport {
+    /// Last successful check-in before this one, unix seconds.
+    pub last_checkin: Option<u64>,
+    /// When the outage that just ended began, unix seconds (`null`: there was none).
+    pub offline_since: Option<u64>,
+    /// Failed attempts during that outage.
+    pub failed_attempts: u64,
+}
+
 /// The `engine_report` report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EngineReport {
@@ -96,6 +107,8 @@ pub struct EngineReport {
     pub supervisor: SupervisorReport,
     /// Every program, richly.
     pub programs: Vec<ProgramReport>,
+    /// The link to the cloud (filled in by the check-in).
+    pub link: LinkReport,
 }
 
 /// Restart counts kept across cycles (the supervisor does not expose them): a program whose
@@ -207,6 +220,7 @@ pub fn build(
             error: snapshot.error.clone(),
         },
         programs,
+        link: LinkReport::default(),
     }
 }
 
@@ -234,6 +248,7 @@ impl EngineReport {
             "version": self.version,
             "supervisor": self.supervisor,
             "programs": programs,
+            "offline_since": self.link.offline_since,
         })
     }
 }

@@ -44,6 +44,57 @@ pub struct UsageWindow {
 }
 
 impl UsageWindow {
+    /// Reads the audit database at `db` for requests at or after `since_unix`. A missing
+    /// database means no requests were made.
+    pub fn read(db: &Path, since_unix: u64) -> Result<UsageWindow, String> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if !db.exists() {
+            return Ok(UsageWindow {
+                since_unix,
+                until_unix: now,
+                agents: BTreeMap::new(),
+            });
+        }
+        // `create` makes sure the schema exists (the writer creates it lazily); a log the
+        // engine may not write to is still read.
+        let audit = gwe_device_client::audit::AuditDb::create(db)
+            .or_else(|_| gwe_device_client::audit::AuditDb::open(db))
+            .map_err(|e| e.to_string())?;
+        let since = std::time::UNIX_EPOCH + std::time::Duration::from_secs(since_unix);
+        let report = audit.usage_since(since).map_err(|e| e.to_string())?;
+        let agents = report
+            .agents
+            .iter()
+            .map(|(agent, usage)| {
+                let procs = usage
+                    .procedures
+                    .iter()
+                    .map(|(name, s)| {
+                        let u = ProcedureUsage {
+                            requests: s.requests,
+                            errors: s.errors,
+                            bytes_sent: s.bytes_sent,
+                            bytes_received: s.bytes_received,
+                            max_sent: s.max_sent,
+                            max_received: s.max_received,
+                            p50_ms: s.p50_ms,
+                            p95_ms: s.p95_ms,
+                        };
+                        (name.clone(), u)
+                    })
+                    .collect();
+                (agent.clone(), procs)
+            })
+            .collect();
+        Ok(UsageWindow {
+            since_unix,
+            until_unix: report.until_unix.max(since_unix),
+            agents,
+        })
+    }
+
     /// The agent with the most bytes both ways, `""` when there were no requests.
     pub fn top_consumer(&self) -> String {
         self.agents
@@ -187,5 +238,18 @@ mod tests {
         assert_eq!(parse_default_route(text).as_deref(), Some("wwan0"));
         assert_eq!(parse_default_route("Iface\n"), None);
         assert_eq!(parse_default_route(""), None);
+    }
+
+    #[test]
+    fn reads_a_real_audit_database() {
+        let t = tempfile::tempdir().unwrap();
+        let missing = UsageWindow::read(&t.path().join("none.db"), 0).unwrap();
+        assert!(missing.is_empty());
+        let path = t.path().join("ifaces.db");
+        gwe_device_client::audit::AuditDb::create(&path).unwrap();
+        let empty = UsageWindow::read(&path, 0).unwrap();
+        assert!(empty.is_empty());
+        std::fs::write(t.path().join("garbage.db"), vec![7u8; 4096]).unwrap();
+        assert!(UsageWindow::read(&t.path().join("garbage.db"), 0).is_err());
     }
 }
