@@ -18,7 +18,11 @@ fn talker_conf() -> &'static str {
 
 fn start() -> Sv {
     Sv::start(talker_conf(), |dir| {
-        script(dir, "talker.sh", "i=0\nwhile :; do i=$((i+1)); echo out-$i; echo err-$i >&2; sleep 0.1; done");
+        script(
+            dir,
+            "talker.sh",
+            "i=0\nwhile :; do i=$((i+1)); echo out-$i; echo err-$i >&2; sleep 0.1; done",
+        );
     })
 }
 
@@ -31,9 +35,19 @@ fn status_start_stop_restart_pid_version() {
     let out = sv.ctl_ok(&["status"], 3);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
-    assert!(lines[0].starts_with("g:a ") && lines[0].contains("RUNNING") && lines[0].contains("pid "), "{out}");
-    assert!(lines[2].starts_with("off ") && lines[2].contains("STOPPED") && lines[2].contains("Not started"), "{out}");
-    assert!(sv.ctl_ok(&["status", "nope"], 4).contains("nope: ERROR (no such process)"));
+    assert!(
+        lines[0].starts_with("g:a ") && lines[0].contains("RUNNING") && lines[0].contains("pid "),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("off ")
+            && lines[2].contains("STOPPED")
+            && lines[2].contains("Not started"),
+        "{out}"
+    );
+    assert!(sv
+        .ctl_ok(&["status", "nope"], 4)
+        .contains("nope: ERROR (no such process)"));
     assert_eq!(sv.ctl_ok(&["version"], 0).trim(), "4.3.0");
     assert_eq!(sv.ctl_ok(&["pid"], 0).trim(), sv.pid().to_string());
     assert_eq!(sv.ctl_ok(&["pid", "all"], 0).lines().count(), 4);
@@ -42,20 +56,38 @@ fn status_start_stop_restart_pid_version() {
 
     assert_eq!(sv.ctl_ok(&["start", "off"], 0).trim(), "off: started");
     // ALREADY_STARTED does not change the exit status
-    assert!(sv.ctl_ok(&["start", "off"], 0).contains("off: ERROR (already started)"));
-    assert!(sv.ctl_ok(&["start", "nope"], 1).contains("nope: ERROR (no such process)"));
+    assert!(sv
+        .ctl_ok(&["start", "off"], 0)
+        .contains("off: ERROR (already started)"));
+    assert!(sv
+        .ctl_ok(&["start", "nope"], 1)
+        .contains("nope: ERROR (no such process)"));
     let out = sv.ctl_ok(&["stop", "g:*"], 0);
-    assert!(out.contains("g:a: stopped") && out.contains("g:b: stopped"), "{out}");
-    assert!(sv.ctl_ok(&["stop", "g:a"], 0).contains("g:a: ERROR (not running)"));
+    assert!(
+        out.contains("g:a: stopped") && out.contains("g:b: stopped"),
+        "{out}"
+    );
+    assert!(sv
+        .ctl_ok(&["stop", "g:a"], 0)
+        .contains("g:a: ERROR (not running)"));
     let out = sv.ctl_ok(&["restart", "g:a"], 0);
-    assert!(out.contains("g:a: ERROR (not running)") && out.contains("g:a: started"), "{out}");
+    assert!(
+        out.contains("g:a: ERROR (not running)") && out.contains("g:a: started"),
+        "{out}"
+    );
     let out = sv.ctl_ok(&["restart", "all"], 0);
-    assert!(out.contains("talker: stopped") && out.contains("talker: started"), "{out}");
+    assert!(
+        out.contains("talker: stopped") && out.contains("talker: started"),
+        "{out}"
+    );
     let new_a: i32 = sv.ctl_ok(&["pid", "g:a"], 0).trim().parse().unwrap();
     assert_ne!(new_a, pid_a);
     let out = sv.ctl_ok(&["stop", "all"], 0);
     assert_eq!(out.lines().count(), 4, "{out}");
-    assert!(sv.ctl_ok(&["status"], 3).lines().all(|l| l.contains("STOPPED")));
+    assert!(sv
+        .ctl_ok(&["status"], 3)
+        .lines()
+        .all(|l| l.contains("STOPPED")));
     assert!(sv.ctl_ok(&["start", "all"], 0).contains("talker: started"));
 }
 
@@ -63,11 +95,18 @@ fn status_start_stop_restart_pid_version() {
 fn tail_follow_maintail_clear_signal() {
     let sv = start();
     sv.wait_status("talker", "RUNNING");
-    wait_for("output", TIMEOUT, || sv.ctl_ok(&["tail", "talker"], 0).contains("out-3").then_some(()));
+    wait_for("output", TIMEOUT, || {
+        sv.ctl_ok(&["tail", "talker"], 0)
+            .contains("out-3")
+            .then_some(())
+    });
     let err = sv.ctl_ok(&["tail", "talker", "stderr"], 0);
     assert!(err.contains("err-") && !err.contains("out-"), "{err}");
     let out = sv.ctl_ok(&["tail", "-20", "talker"], 0);
-    assert!(out.trim_end().len() <= 20 && out.contains("out-"), "{out:?}");
+    assert!(
+        out.trim_end().len() <= 20 && out.contains("out-"),
+        "{out:?}"
+    );
     // tail -f streams over GET /logtail
     let mut f = Command::new("supervisorctl")
         .arg("-c")
@@ -89,7 +128,9 @@ fn tail_follow_maintail_clear_signal() {
         }
         String::from_utf8_lossy(&buf).into_owned()
     });
-    wait_for("tail -f output", TIMEOUT, || got.is_finished().then_some(()));
+    wait_for("tail -f output", TIMEOUT, || {
+        got.is_finished().then_some(())
+    });
     let text = got.join().unwrap();
     let _ = f.kill();
     let _ = f.wait();
@@ -104,9 +145,14 @@ fn tail_follow_maintail_clear_signal() {
     assert!(!sv.ctl_ok(&["tail", "talker"], 0).contains("out-1\n"));
     assert!(sv.ctl_ok(&["clear", "all"], 0).contains("g:a: cleared"));
 
-    assert_eq!(sv.ctl_ok(&["signal", "USR1", "g:a"], 0).trim(), "g:a: signalled");
+    assert_eq!(
+        sv.ctl_ok(&["signal", "USR1", "g:a"], 0).trim(),
+        "g:a: signalled"
+    );
     sv.wait_log("exited: a (terminated by SIGUSR1; not expected)");
-    assert!(sv.ctl_ok(&["signal", "BOGUS", "talker"], 1).contains("ERROR (bad signal name)"));
+    assert!(sv
+        .ctl_ok(&["signal", "BOGUS", "talker"], 1)
+        .contains("ERROR (bad signal name)"));
 }
 
 #[test]
@@ -114,8 +160,14 @@ fn avail_reread_update_add_remove_reload_shutdown() {
     let mut sv = start();
     sv.wait_status("talker", "RUNNING");
     let avail = sv.ctl_ok(&["avail"], 0);
-    assert!(avail.contains("talker") && avail.contains("in use"), "{avail}");
-    assert_eq!(sv.ctl_ok(&["reread"], 0).trim(), "No config updates to processes");
+    assert!(
+        avail.contains("talker") && avail.contains("in use"),
+        "{avail}"
+    );
+    assert_eq!(
+        sv.ctl_ok(&["reread"], 0).trim(),
+        "No config updates to processes"
+    );
     // drop g, change talker's config, add extra
     let dir = sv.dir.path().to_path_buf();
     Sv::write_conf(
@@ -126,17 +178,39 @@ fn avail_reread_update_add_remove_reload_shutdown() {
          [program:off]\ncommand = sleep 1000\nautostart = false\n",
     );
     let out = sv.ctl_ok(&["reread"], 0);
-    assert!(out.contains("extra: available") && out.contains("g: disappeared") && out.contains("talker: changed"), "{out}");
+    assert!(
+        out.contains("extra: available")
+            && out.contains("g: disappeared")
+            && out.contains("talker: changed"),
+        "{out}"
+    );
     let out = sv.ctl_ok(&["update"], 0);
-    assert!(out.contains("extra: added process group") && out.contains("g: stopped") && out.contains("g: removed process group"), "{out}");
+    assert!(
+        out.contains("extra: added process group")
+            && out.contains("g: stopped")
+            && out.contains("g: removed process group"),
+        "{out}"
+    );
     assert!(out.contains("talker: updated process group"), "{out}");
     sv.wait_status("extra", "RUNNING");
     assert!(sv.ctl_ok(&["status", "g:a"], 4).contains("no such"));
-    assert_eq!(sv.ctl_ok(&["remove", "extra"], 1).trim(), "ERROR: process/group still running: extra");
+    assert_eq!(
+        sv.ctl_ok(&["remove", "extra"], 1).trim(),
+        "ERROR: process/group still running: extra"
+    );
     sv.ctl_ok(&["stop", "extra"], 0);
-    assert_eq!(sv.ctl_ok(&["remove", "extra"], 0).trim(), "extra: removed process group");
-    assert_eq!(sv.ctl_ok(&["add", "extra"], 0).trim(), "extra: added process group");
-    assert_eq!(sv.ctl_ok(&["add", "extra"], 0).trim(), "ERROR: process group already active");
+    assert_eq!(
+        sv.ctl_ok(&["remove", "extra"], 0).trim(),
+        "extra: removed process group"
+    );
+    assert_eq!(
+        sv.ctl_ok(&["add", "extra"], 0).trim(),
+        "extra: added process group"
+    );
+    assert_eq!(
+        sv.ctl_ok(&["add", "extra"], 0).trim(),
+        "ERROR: process group already active"
+    );
 
     let before: i32 = sv.ctl_ok(&["pid", "talker"], 0).trim().parse().unwrap();
     assert_eq!(sv.ctl_ok(&["reload"], 0).trim(), "Restarted supervisord");
@@ -144,7 +218,11 @@ fn avail_reread_update_add_remove_reload_shutdown() {
         let p: i32 = sv.ctl_ok(&["pid", "talker"], 0).trim().parse().ok()?;
         (p != 0 && p != before).then_some(())
     });
-    assert_eq!(sv.ctl_ok(&["pid"], 0).trim(), sv.pid().to_string(), "same daemon after reload");
+    assert_eq!(
+        sv.ctl_ok(&["pid"], 0).trim(),
+        sv.pid().to_string(),
+        "same daemon after reload"
+    );
 
     assert_eq!(sv.ctl_ok(&["shutdown"], 0).trim(), "Shut down");
     let st = sv.wait_exit();

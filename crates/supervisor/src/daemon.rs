@@ -121,7 +121,11 @@ fn daemonize(config: &Config) -> Result<bool, DaemonError> {
             }
             nix::unistd::setsid().map_err(DaemonError::Daemonize)?;
             // stdin/stdout/stderr to /dev/null: nobody reads them any more
-            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
                 use std::os::fd::AsRawFd;
                 for fd in 0..3 {
                     // SAFETY: dup2 onto the standard fds.
@@ -144,7 +148,13 @@ fn write_pidfile(path: &Path) -> Result<(), DaemonError> {
 fn main_log(c: &Config) -> MainLog {
     let s = &c.supervisord;
     let level = Level::parse(&s.loglevel).unwrap_or(Level::Info);
-    MainLog::new(s.logfile.clone(), s.logfile_maxbytes, s.logfile_backups, level, s.nodaemon && !s.silent)
+    MainLog::new(
+        s.logfile.clone(),
+        s.logfile_maxbytes,
+        s.logfile_backups,
+        level,
+        s.nodaemon && !s.silent,
+    )
 }
 
 async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
@@ -160,12 +170,18 @@ async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
     // SAFETY: umask(2) only sets the mask.
     unsafe { libc::umask(config.supervisord.umask as libc::mode_t) };
     if !config.supervisord.nocleanup {
-        clear_auto_logs(&config.supervisord.childlogdir, &config.supervisord.identifier);
+        clear_auto_logs(
+            &config.supervisord.childlogdir,
+            &config.supervisord.identifier,
+        );
     }
     let (tx, rx) = mpsc::channel::<Request>(64);
     let servers = server::start(&config, tx).await?;
     write_pidfile(&pidfile)?;
-    log.info(&format!("supervisord started with pid {}", std::process::id()));
+    log.info(&format!(
+        "supervisord started with pid {}",
+        std::process::id()
+    ));
     let loader: rpc::Loader = {
         let opts = opts.clone();
         Arc::new(move || load(&opts).map_err(|e| e.to_string()))
@@ -214,7 +230,11 @@ enum Wake {
     Request(Request),
 }
 
-async fn run_loop(sup: &mut Supervisor, mut rx: mpsc::Receiver<Request>, loader: &rpc::Loader) -> Result<(), DaemonError> {
+async fn run_loop(
+    sup: &mut Supervisor,
+    mut rx: mpsc::Receiver<Request>,
+    loader: &rpc::Loader,
+) -> Result<(), DaemonError> {
     let mut sig = Signals::new()?;
     let mut pending: Vec<Pending> = Vec::new();
     loop {
@@ -244,19 +264,22 @@ async fn run_loop(sup: &mut Supervisor, mut rx: mpsc::Receiver<Request>, loader:
         match wake {
             Wake::Nothing => {}
             Wake::Exit(name) => {
-                sup.log.warn(&format!("received {name} indicating exit request"));
+                sup.log
+                    .warn(&format!("received {name} indicating exit request"));
                 sup.set_mood(Mood::Shutdown);
             }
             Wake::Reload => {
                 if sup.mood == Mood::Shutdown {
-                    sup.log.warn("ignored SIGHUP indicating restart request (shutdown in progress)");
+                    sup.log
+                        .warn("ignored SIGHUP indicating restart request (shutdown in progress)");
                 } else {
                     sup.log.warn("received SIGHUP indicating restart request");
                     begin_restart(sup, loader);
                 }
             }
             Wake::ReopenLogs => {
-                sup.log.info("received SIGUSR2 indicating log reopen request");
+                sup.log
+                    .info("received SIGUSR2 indicating log reopen request");
                 sup.log.reopen();
                 for p in sup.groups.values().flat_map(|g| g.procs.values()) {
                     for l in [&p.stdout_log, &p.stderr_log].into_iter().flatten() {
@@ -279,7 +302,10 @@ pub fn begin_restart(sup: &mut Supervisor, loader: &rpc::Loader) -> bool {
             true
         }
         Err(e) => {
-            sup.log.log(Level::Error, &format!("could not reload config, keeping the current one: {e}"));
+            sup.log.log(
+                Level::Error,
+                &format!("could not reload config, keeping the current one: {e}"),
+            );
             false
         }
     }
@@ -292,7 +318,10 @@ fn restart(sup: &mut Supervisor, pending: &mut Vec<Pending>) {
     let log = sup.log.clone();
     log.info("supervisord restarting with the reloaded configuration");
     if !config.supervisord.nocleanup {
-        clear_auto_logs(&config.supervisord.childlogdir, &config.supervisord.identifier);
+        clear_auto_logs(
+            &config.supervisord.childlogdir,
+            &config.supervisord.identifier,
+        );
     }
     *sup = Supervisor::new(config, log, children);
 }

@@ -59,7 +59,11 @@ pub fn load(path: &Path) -> Vec<ChildRecord> {
             let pid = it.next()?.parse().ok()?;
             let starttime = it.next()?.parse().ok()?;
             let name = it.next()?.to_owned();
-            (pid > 1).then_some(ChildRecord { name, pid, starttime })
+            (pid > 1).then_some(ChildRecord {
+                name,
+                pid,
+                starttime,
+            })
         })
         .collect()
 }
@@ -94,7 +98,10 @@ pub fn kill_leftovers(path: &Path) -> Vec<ChildRecord> {
 fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|s| s.rfind(')').map(|i| s[i + 1..].trim_start().starts_with('Z')))
+        .and_then(|s| {
+            s.rfind(')')
+                .map(|i| s[i + 1..].trim_start().starts_with('Z'))
+        })
         .unwrap_or(true)
 }
 
@@ -114,8 +121,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = record_path(&dir.path().join("s.pid"));
         let recs = vec![
-            ChildRecord { name: "a b".into(), pid: 10, starttime: 5 },
-            ChildRecord { name: "c".into(), pid: 11, starttime: 6 },
+            ChildRecord {
+                name: "a b".into(),
+                pid: 10,
+                starttime: 5,
+            },
+            ChildRecord {
+                name: "c".into(),
+                pid: 11,
+                starttime: 6,
+            },
         ];
         save(&p, &recs).unwrap();
         assert_eq!(load(&p), recs);
@@ -127,14 +142,33 @@ mod tests {
     fn kills_only_matching_start_time() {
         let dir = tempfile::tempdir().unwrap();
         let p = record_path(&dir.path().join("s.pid"));
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let pid = child.id();
         let st = starttime(pid).unwrap();
         // wrong start time: must survive
-        save(&p, &[ChildRecord { name: "x".into(), pid, starttime: st + 1 }]).unwrap();
+        save(
+            &p,
+            &[ChildRecord {
+                name: "x".into(),
+                pid,
+                starttime: st + 1,
+            }],
+        )
+        .unwrap();
         assert!(kill_leftovers(&p).is_empty());
         assert!(child.try_wait().unwrap().is_none());
-        save(&p, &[ChildRecord { name: "x".into(), pid, starttime: st }]).unwrap();
+        save(
+            &p,
+            &[ChildRecord {
+                name: "x".into(),
+                pid,
+                starttime: st,
+            }],
+        )
+        .unwrap();
         assert_eq!(kill_leftovers(&p).len(), 1);
         let status = child.wait().unwrap();
         assert!(!status.success());

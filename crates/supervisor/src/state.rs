@@ -129,32 +129,52 @@ fn random_suffix() -> String {
     // SAFETY: getrandom writes at most b.len() bytes into b.
     let n = unsafe { libc::getrandom(b.as_mut_ptr().cast(), b.len(), 0) };
     if n != b.len() as isize {
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let t = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         b = (t.as_nanos() as u64 ^ u64::from(std::process::id())).to_le_bytes();
     }
     const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
-    b.iter().map(|x| ALPHA[*x as usize % ALPHA.len()] as char).collect()
+    b.iter()
+        .map(|x| ALPHA[*x as usize % ALPHA.len()] as char)
+        .collect()
 }
 
 /// Creates the AUTO log file `<name>-<channel>---<identifier>-XXXXXXXX.log`.
 fn auto_log_path(dir: &Path, name: &str, channel: &str, identifier: &str) -> PathBuf {
     for _ in 0..10 {
-        let p = dir.join(format!("{name}-{channel}---{identifier}-{}.log", random_suffix()));
-        if std::fs::OpenOptions::new().write(true).create_new(true).open(&p).is_ok() {
+        let p = dir.join(format!(
+            "{name}-{channel}---{identifier}-{}.log",
+            random_suffix()
+        ));
+        if std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&p)
+            .is_ok()
+        {
             return p;
         }
     }
-    dir.join(format!("{name}-{channel}---{identifier}-{}.log", random_suffix()))
+    dir.join(format!(
+        "{name}-{channel}---{identifier}-{}.log",
+        random_suffix()
+    ))
 }
 
 /// Deletes AUTO logs left by earlier runs (supervisord's `clear_autochildlogdir`).
 pub fn clear_auto_logs(dir: &Path, identifier: &str) {
     let marker = format!("---{identifier}-");
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let n = e.file_name();
         let n = n.to_string_lossy();
-        if n.contains(&marker) && (n.contains("-stdout---") || n.contains("-stderr---")) && n.contains(".log") {
+        if n.contains(&marker)
+            && (n.contains("-stdout---") || n.contains("-stderr---"))
+            && n.contains(".log")
+        {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -168,7 +188,11 @@ impl Proc {
                 LogTarget::File(p) => p.clone(),
                 LogTarget::None | LogTarget::Syslog => return None,
             };
-            Some(Arc::new(Mutex::new(RotatingFile::new(path, lc.maxbytes, lc.backups))))
+            Some(Arc::new(Mutex::new(RotatingFile::new(
+                path,
+                lc.maxbytes,
+                lc.backups,
+            ))))
         };
         let stdout_log = open(&config.stdout, "stdout");
         let stderr_log = if config.redirect_stderr {
@@ -195,22 +219,37 @@ impl Proc {
             "stderr" => self.stderr_log.as_ref(),
             _ => None,
         }?;
-        Some(l.lock().unwrap_or_else(|e| e.into_inner()).path().to_path_buf())
+        Some(
+            l.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .path()
+                .to_path_buf(),
+        )
     }
 
     /// The getProcessInfo struct.
     pub fn info(&self, group: &str) -> ProcessInfo {
         let s = self.m.state;
         let now = epoch_now();
-        let path = |c| self.log_path(c).map(|p| p.display().to_string()).unwrap_or_default();
+        let path = |c| {
+            self.log_path(c)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        };
         let spawnerr = self.m.spawnerr.clone().unwrap_or_default();
         let description = match s {
-            ProcessState::Running => format!("pid {}, uptime {}", self.m.pid, uptime(now - self.start_epoch)),
+            ProcessState::Running => format!(
+                "pid {}, uptime {}",
+                self.m.pid,
+                uptime(now - self.start_epoch)
+            ),
             ProcessState::Fatal | ProcessState::Backoff if spawnerr.is_empty() => {
                 format!("unknown error (try \"tail {}\")", self.config.name)
             }
             ProcessState::Fatal | ProcessState::Backoff => spawnerr.clone(),
-            ProcessState::Stopped | ProcessState::Exited if self.start_epoch != 0 => stop_time(self.stop_epoch),
+            ProcessState::Stopped | ProcessState::Exited if self.start_epoch != 0 => {
+                stop_time(self.stop_epoch)
+            }
             ProcessState::Stopped | ProcessState::Exited => "Not started".into(),
             _ => String::new(),
         };
@@ -247,7 +286,9 @@ fn uptime(secs: i64) -> String {
 
 /// `%b %d %I:%M %p` in local time, e.g. `Nov 25 01:05 PM`.
 fn stop_time(epoch: i64) -> String {
-    const MON: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MON: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let t = epoch as libc::time_t;
     // SAFETY: localtime_r only writes the tm we pass.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
@@ -270,7 +311,11 @@ fn stop_time(epoch: i64) -> String {
 fn server_url(config: &Config) -> String {
     if let Some(inet) = &config.inet_http_server {
         let port = inet.port.trim_start_matches('*');
-        let hostport = if port.starts_with(':') { format!("localhost{port}") } else { port.to_owned() };
+        let hostport = if port.starts_with(':') {
+            format!("localhost{port}")
+        } else {
+            port.to_owned()
+        };
         return format!("http://{hostport}");
     }
     match &config.unix_http_server {
@@ -312,14 +357,17 @@ impl Supervisor {
             .iter()
             .map(|p| (p.name.clone(), Proc::new(p.clone(), &dir, &ident)))
             .collect();
-        self.groups.insert(g.name.clone(), Group { config: g, procs });
+        self.groups
+            .insert(g.name.clone(), Group { config: g, procs });
         self.rebuild_order();
         true
     }
 
     /// Removes a group whose processes are all stopped (false otherwise).
     pub fn remove_group(&mut self, name: &str) -> bool {
-        let Some(g) = self.groups.get(name) else { return false };
+        let Some(g) = self.groups.get(name) else {
+            return false;
+        };
         if g.procs.values().any(|p| !p.m.state.is_stopped()) {
             return false;
         }
@@ -331,13 +379,18 @@ impl Supervisor {
     /// (group, process) keys in start order: group priority, then process priority.
     fn rebuild_order(&mut self) {
         let mut groups: Vec<&Group> = self.groups.values().collect();
-        groups.sort_by(|a, b| (a.config.priority, &a.config.name).cmp(&(b.config.priority, &b.config.name)));
+        groups.sort_by(|a, b| {
+            (a.config.priority, &a.config.name).cmp(&(b.config.priority, &b.config.name))
+        });
         self.order.clear();
         for g in groups {
             let mut ps: Vec<&Proc> = g.procs.values().collect();
-            ps.sort_by(|a, b| (a.config.priority, &a.config.name).cmp(&(b.config.priority, &b.config.name)));
+            ps.sort_by(|a, b| {
+                (a.config.priority, &a.config.name).cmp(&(b.config.priority, &b.config.name))
+            });
             for p in ps {
-                self.order.push((g.config.name.clone(), p.config.name.clone()));
+                self.order
+                    .push((g.config.name.clone(), p.config.name.clone()));
             }
         }
     }
@@ -388,15 +441,25 @@ impl Supervisor {
             match e {
                 Effect::Log(level, msg) => self.log.log(level, &msg),
                 Effect::Spawn => queue.extend(self.spawn(group, name, now)),
-                Effect::Signal { sig, group: as_group } => {
-                    queue.extend(self.send_signal(group, name, sig, as_group, now))
-                }
+                Effect::Signal {
+                    sig,
+                    group: as_group,
+                } => queue.extend(self.send_signal(group, name, sig, as_group, now)),
             }
         }
     }
 
-    fn send_signal(&mut self, group: &str, name: &str, sig: i32, as_group: bool, now: Instant) -> Vec<Effect> {
-        let Some(p) = self.proc_mut(group, name) else { return vec![] };
+    fn send_signal(
+        &mut self,
+        group: &str,
+        name: &str,
+        sig: i32,
+        as_group: bool,
+        now: Instant,
+    ) -> Vec<Effect> {
+        let Some(p) = self.proc_mut(group, name) else {
+            return vec![];
+        };
         if p.m.pid == 0 {
             return vec![];
         }
@@ -424,7 +487,9 @@ impl Supervisor {
             .collect();
         let default_url = self.server_url.clone();
         let log = self.log.clone();
-        let Some(p) = self.proc_mut(group, name) else { return vec![] };
+        let Some(p) = self.proc_mut(group, name) else {
+            return vec![];
+        };
         let pname = p.config.name.clone();
         let mut fx = p.m.begin_spawn(&pname, now);
         p.start_epoch = epoch_now();
@@ -438,10 +503,18 @@ impl Supervisor {
         };
         let mut env = base_env;
         env.push(("SUPERVISOR_ENABLED".into(), "1".into()));
-        env.push(("SUPERVISOR_SERVER_URL".into(), p.config.serverurl.clone().unwrap_or(default_url)));
+        env.push((
+            "SUPERVISOR_SERVER_URL".into(),
+            p.config.serverurl.clone().unwrap_or(default_url),
+        ));
         env.push(("SUPERVISOR_PROCESS_NAME".into(), pname.clone()));
         env.push(("SUPERVISOR_GROUP_NAME".into(), group.to_owned()));
-        env.extend(p.config.environment.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend(
+            p.config
+                .environment
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         let req = spawner::SpawnRequest {
             argv: &p.config.argv,
             env,
@@ -468,16 +541,25 @@ impl Supervisor {
 
     /// Rewrites the children record (pids we started and that still run).
     fn save_children(&self) {
-        let Some(path) = &self.children_file else { return };
+        let Some(path) = &self.children_file else {
+            return;
+        };
         let recs: Vec<ChildRecord> = self
             .groups
             .values()
             .flat_map(|g| g.procs.values())
             .filter(|p| p.m.pid != 0)
-            .map(|p| ChildRecord { name: p.config.name.clone(), pid: p.m.pid, starttime: p.starttime })
+            .map(|p| ChildRecord {
+                name: p.config.name.clone(),
+                pid: p.m.pid,
+                starttime: p.starttime,
+            })
             .collect();
         if let Err(e) = orphans::save(path, &recs) {
-            self.log.log(Level::Warn, &format!("cannot write {}: {e}", path.display()));
+            self.log.log(
+                Level::Warn,
+                &format!("cannot write {}: {e}", path.display()),
+            );
         }
     }
 
@@ -497,10 +579,13 @@ impl Supervisor {
     fn child_exited(&mut self, pid: u32, status: ExitStatus, now: Instant) {
         let Some((g, n)) = self.pids.remove(&pid) else {
             let (_, msg) = status.decode();
-            self.log.log(Level::Info, &format!("reaped unknown pid {pid} ({msg})"));
+            self.log
+                .log(Level::Info, &format!("reaped unknown pid {pid} ({msg})"));
             return;
         };
-        let Some(p) = self.proc_mut(&g, &n) else { return };
+        let Some(p) = self.proc_mut(&g, &n) else {
+            return;
+        };
         if p.m.pid != pid {
             return;
         }
@@ -513,7 +598,9 @@ impl Supervisor {
 
     /// Administrative stop of one process (stopProcess).
     pub fn stop_process(&mut self, group: &str, name: &str, now: Instant) -> Result<(), String> {
-        let Some(p) = self.proc_mut(group, name) else { return Err("no such process".into()) };
+        let Some(p) = self.proc_mut(group, name) else {
+            return Err("no such process".into());
+        };
         let cfg = p.config.clone();
         let fx = p.m.stop(&cfg, now)?;
         self.apply(group, name, fx, now);
@@ -526,8 +613,16 @@ impl Supervisor {
     }
 
     /// Sends `sig` to one process (signalProcess).
-    pub fn signal_process(&mut self, group: &str, name: &str, sig: i32, now: Instant) -> Result<(), String> {
-        let Some(p) = self.proc_mut(group, name) else { return Err("no such process".into()) };
+    pub fn signal_process(
+        &mut self,
+        group: &str,
+        name: &str,
+        sig: i32,
+        now: Instant,
+    ) -> Result<(), String> {
+        let Some(p) = self.proc_mut(group, name) else {
+            return Err("no such process".into());
+        };
         let fx = p.m.signal(&p.config.name, sig)?;
         self.apply(group, name, fx, now);
         Ok(())
@@ -555,7 +650,13 @@ impl Supervisor {
             self.stop_order = Some(gs.into_iter().map(|(_, n)| n).collect());
         }
         while let Some(gname) = self.stop_order.as_ref().and_then(|o| o.last().cloned()) {
-            let keys: Vec<(String, String)> = self.order.iter().rev().filter(|(g, _)| *g == gname).cloned().collect();
+            let keys: Vec<(String, String)> = self
+                .order
+                .iter()
+                .rev()
+                .filter(|(g, _)| *g == gname)
+                .cloned()
+                .collect();
             for (g, n) in &keys {
                 if let Some(p) = self.proc_mut(g, n) {
                     let cfg = p.config.clone();
@@ -573,17 +674,28 @@ impl Supervisor {
                 o.pop();
             }
         }
-        self.groups.values().flat_map(|g| g.procs.values()).all(|p| p.m.state.is_stopped())
+        self.groups
+            .values()
+            .flat_map(|g| g.procs.values())
+            .all(|p| p.m.state.is_stopped())
     }
 
     /// `(added, changed, removed)` group names between the last read config
     /// and the active groups (supervisord's `diff_to_active`).
     pub fn diff_to_active(&self) -> (Vec<String>, Vec<String>, Vec<String>) {
         let new = &self.config.groups;
-        let added = new.iter().filter(|g| !self.groups.contains_key(&g.name)).map(|g| g.name.clone()).collect();
+        let added = new
+            .iter()
+            .filter(|g| !self.groups.contains_key(&g.name))
+            .map(|g| g.name.clone())
+            .collect();
         let changed = new
             .iter()
-            .filter(|g| self.groups.get(&g.name).is_some_and(|cur| cur.config != **g))
+            .filter(|g| {
+                self.groups
+                    .get(&g.name)
+                    .is_some_and(|cur| cur.config != **g)
+            })
             .map(|g| g.name.clone())
             .collect();
         let removed = self
@@ -613,11 +725,21 @@ fn attach_pipes(p: &mut Proc, child: spawner::Spawned, log: &MainLog) {
     use tokio::net::unix::pipe;
     let name = p.config.name.clone();
     if let Ok(rx) = pipe::Receiver::from_owned_fd(child.stdout) {
-        tokio::spawn(capture::capture(rx, p.stdout_log.clone(), log.clone(), format!("{name} stdout")));
+        tokio::spawn(capture::capture(
+            rx,
+            p.stdout_log.clone(),
+            log.clone(),
+            format!("{name} stdout"),
+        ));
     }
     if let Some(fd) = child.stderr {
         if let Ok(rx) = pipe::Receiver::from_owned_fd(fd) {
-            tokio::spawn(capture::capture(rx, p.stderr_log.clone(), log.clone(), format!("{name} stderr")));
+            tokio::spawn(capture::capture(
+                rx,
+                p.stderr_log.clone(),
+                log.clone(),
+                format!("{name} stderr"),
+            ));
         }
     }
     if let Ok(tx) = pipe::Sender::from_owned_fd(child.stdin) {

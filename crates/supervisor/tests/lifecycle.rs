@@ -11,7 +11,11 @@ fn starting_to_running_after_startsecs_then_expected_exit_is_not_restarted() {
     let d = Daemon::start(
         "[program:app]\ncommand = {dir}/app.sh\nstartsecs = 1\nautorestart = unexpected\n",
         |dir| {
-            script(dir, "app.sh", &format!("echo started >> {}/runs\nsleep 1.5\nexit 0", dir.display()));
+            script(
+                dir,
+                "app.sh",
+                &format!("echo started >> {}/runs\nsleep 1.5\nexit 0", dir.display()),
+            );
         },
     );
     assert_eq!(d.statename("app"), "STARTING");
@@ -36,17 +40,29 @@ fn unexpected_exit_after_running_restarts_and_autorestart_false_does_not() {
         |dir| {
             let runs = dir.join("runs");
             // exits 3 on the first run, then stays up
-            script(dir, "flaky.sh", &format!("echo x >> {r}\n[ $(wc -l < {r}) -ge 2 ] && exec sleep 1000\nexit 3", r = runs.display()));
+            script(
+                dir,
+                "flaky.sh",
+                &format!(
+                    "echo x >> {r}\n[ $(wc -l < {r}) -ge 2 ] && exec sleep 1000\nexit 3",
+                    r = runs.display()
+                ),
+            );
             script(dir, "once.sh", "exit 7");
         },
     );
     d.wait_log("exited: flaky (exit status 3; not expected)");
     d.wait_state("flaky", "RUNNING");
-    wait_for("second run", TIMEOUT, || (lines(&d.path("runs")).len() == 2).then_some(()));
+    wait_for("second run", TIMEOUT, || {
+        (lines(&d.path("runs")).len() == 2).then_some(())
+    });
     d.wait_state("once", "EXITED");
     let info = d.info("once");
     assert_eq!(info.get("exitstatus").and_then(Value::as_int), Some(7));
-    assert_eq!(info.get("spawnerr").and_then(Value::as_str), Some("Bad exit code 7"));
+    assert_eq!(
+        info.get("spawnerr").and_then(Value::as_str),
+        Some("Bad exit code 7")
+    );
     d.wait_log("exited: once (exit status 7; not expected)");
 }
 
@@ -55,7 +71,11 @@ fn quick_exits_back_off_linearly_then_fatal_after_one_plus_startretries_attempts
     let d = Daemon::start(
         "[program:crash]\ncommand = {dir}/crash.sh\nstartsecs = 1\nstartretries = 2\n",
         |dir| {
-            script(dir, "crash.sh", &format!("date +%s.%N >> {}/attempts\nexit 0", dir.display()));
+            script(
+                dir,
+                "crash.sh",
+                &format!("date +%s.%N >> {}/attempts\nexit 0", dir.display()),
+            );
         },
     );
     d.wait_state("crash", "FATAL");
@@ -72,10 +92,20 @@ fn quick_exits_back_off_linearly_then_fatal_after_one_plus_startretries_attempts
     );
     d.wait_log("gave up: crash entered FATAL state, too many start retries too quickly");
     let log = d.mainlog();
-    assert_eq!(log.matches("exited: crash (exit status 0; not expected)").count(), 3, "{log}");
-    assert!(!log.contains("success: crash"), "prompt reaping: never RUNNING\n{log}");
+    assert_eq!(
+        log.matches("exited: crash (exit status 0; not expected)")
+            .count(),
+        3,
+        "{log}"
+    );
+    assert!(
+        !log.contains("success: crash"),
+        "prompt reaping: never RUNNING\n{log}"
+    );
     // a FATAL process can be started again
-    let f = d.call("supervisor.startProcess", &[s("crash")]).unwrap_err();
+    let f = d
+        .call("supervisor.startProcess", &[s("crash")])
+        .unwrap_err();
     assert_eq!(f.code, 50, "SPAWN_ERROR: {f}");
 }
 
@@ -87,7 +117,9 @@ fn startsecs_zero_never_gives_fatal() {
             script(dir, "loop.sh", &format!("echo x >> {}/runs\nexit 1", dir.display()));
         },
     );
-    wait_for("many restarts", TIMEOUT, || (lines(&d.path("runs")).len() >= 8).then_some(()));
+    wait_for("many restarts", TIMEOUT, || {
+        (lines(&d.path("runs")).len() >= 8).then_some(())
+    });
     assert_ne!(d.statename("loop"), "FATAL");
     assert_ne!(d.statename("loop"), "BACKOFF");
     assert!(!d.mainlog().contains("gave up: loop"));
@@ -99,18 +131,34 @@ fn stop_escalates_to_sigkill_after_stopwaitsecs_when_term_is_trapped() {
     let d = Daemon::start(
         "[program:stubborn]\ncommand = {dir}/stubborn.sh\nstartsecs = 0\nstopwaitsecs = 1\n",
         |dir| {
-            script(dir, "stubborn.sh", &format!("trap 'echo got-term >> {}/trap' TERM\nwhile :; do sleep 0.1; done", dir.display()));
+            script(
+                dir,
+                "stubborn.sh",
+                &format!(
+                    "trap 'echo got-term >> {}/trap' TERM\nwhile :; do sleep 0.1; done",
+                    dir.display()
+                ),
+            );
         },
     );
     d.wait_state("stubborn", "RUNNING");
     let pid = d.pid_of("stubborn");
-    assert_eq!(d.ok("supervisor.stopProcess", &[s("stubborn")]), Value::Bool(true));
+    assert_eq!(
+        d.ok("supervisor.stopProcess", &[s("stubborn")]),
+        Value::Bool(true)
+    );
     assert_eq!(d.statename("stubborn"), "STOPPED");
     assert!(!alive(pid));
     assert_eq!(lines(&d.path("trap")), ["got-term"]);
     let log = d.mainlog();
-    assert!(log.contains(&format!("WARN killing 'stubborn' ({pid}) with SIGKILL")), "{log}");
-    assert!(log.contains("stopped: stubborn (terminated by SIGKILL)"), "{log}");
+    assert!(
+        log.contains(&format!("WARN killing 'stubborn' ({pid}) with SIGKILL")),
+        "{log}"
+    );
+    assert!(
+        log.contains("stopped: stubborn (terminated by SIGKILL)"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -119,18 +167,33 @@ fn stopasgroup_kills_grandchildren_and_plain_stop_does_not() {
         "[program:grp]\ncommand = {dir}/tree.sh grp\nstartsecs = 0\nstopasgroup = true\n\n\
          [program:solo]\ncommand = {dir}/tree.sh solo\nstartsecs = 0\n",
         |dir| {
-            script(dir, "tree.sh", &format!("sleep 1000 &\necho $! > {}/$1.child\nwait", dir.display()));
+            script(
+                dir,
+                "tree.sh",
+                &format!("sleep 1000 &\necho $! > {}/$1.child\nwait", dir.display()),
+            );
         },
     );
     let child = |n: &str| -> i64 {
-        wait_for("grandchild pid", TIMEOUT, || std::fs::read_to_string(d.path(&format!("{n}.child"))).ok()?.trim().parse().ok())
+        wait_for("grandchild pid", TIMEOUT, || {
+            std::fs::read_to_string(d.path(&format!("{n}.child")))
+                .ok()?
+                .trim()
+                .parse()
+                .ok()
+        })
     };
     let (g, solo) = (child("grp"), child("solo"));
     assert!(alive(g) && alive(solo));
     d.ok("supervisor.stopProcess", &[s("grp")]);
-    wait_for("grandchild of grp gone", TIMEOUT, || (!alive(g)).then_some(()));
+    wait_for("grandchild of grp gone", TIMEOUT, || {
+        (!alive(g)).then_some(())
+    });
     d.ok("supervisor.stopProcess", &[s("solo")]);
-    assert!(alive(solo), "SIGTERM to the shell only leaves its sleep running");
+    assert!(
+        alive(solo),
+        "SIGTERM to the shell only leaves its sleep running"
+    );
     unsafe { libc::kill(solo as i32, libc::SIGKILL) };
     // the orphan is ours to reap (child subreaper), and unknown
     d.wait_log(&format!("reaped unknown pid {solo}"));
@@ -146,18 +209,30 @@ fn spawn_errors() {
         },
     );
     d.wait_state("missing", "FATAL");
-    assert_eq!(d.info("missing").get("spawnerr").and_then(Value::as_str), Some("can't find command '/no/such/binary'"));
+    assert_eq!(
+        d.info("missing").get("spawnerr").and_then(Value::as_str),
+        Some("can't find command '/no/such/binary'")
+    );
     d.wait_log("spawnerr: can't find command '/no/such/binary'");
-    let f = d.call("supervisor.startProcess", &[s("missing")]).unwrap_err();
-    assert_eq!((f.code, f.message.as_str()), (20, "NO_FILE: can't find command '/no/such/binary'"));
-    let f = d.call("supervisor.startProcess", &[s("notexec")]).unwrap_err();
+    let f = d
+        .call("supervisor.startProcess", &[s("missing")])
+        .unwrap_err();
+    assert_eq!(
+        (f.code, f.message.as_str()),
+        (20, "NO_FILE: can't find command '/no/such/binary'")
+    );
+    let f = d
+        .call("supervisor.startProcess", &[s("notexec")])
+        .unwrap_err();
     assert_eq!(f.code, 21, "{f}");
     assert!(f.message.ends_with("plain.txt' is not executable"), "{f}");
 }
 
 #[test]
 fn priority_orders_start_and_reverse_stop() {
-    let prog = |n: &str, p: u32| format!("[program:{n}]\ncommand = {{dir}}/p.sh {n}\npriority = {p}\nstartsecs = 0\n\n");
+    let prog = |n: &str, p: u32| {
+        format!("[program:{n}]\ncommand = {{dir}}/p.sh {n}\npriority = {p}\nstartsecs = 0\n\n")
+    };
     let conf = format!("{}{}{}", prog("c", 30), prog("a", 10), prog("b", 20));
     let mut d = Daemon::start(&conf, |dir| {
         script(
@@ -172,11 +247,22 @@ fn priority_orders_start_and_reverse_stop() {
     let order = d.path("order");
     d.shutdown().unwrap();
     let got = lines(&order);
-    let starts: Vec<&str> = got.iter().filter(|l| l.starts_with("start")).map(String::as_str).collect();
-    let stops: Vec<&str> = got.iter().filter(|l| l.starts_with("stop")).map(String::as_str).collect();
+    let starts: Vec<&str> = got
+        .iter()
+        .filter(|l| l.starts_with("start"))
+        .map(String::as_str)
+        .collect();
+    let stops: Vec<&str> = got
+        .iter()
+        .filter(|l| l.starts_with("stop"))
+        .map(String::as_str)
+        .collect();
     assert_eq!(starts, ["start:a", "start:b", "start:c"]);
     assert_eq!(stops, ["stop:c", "stop:b", "stop:a"]);
-    assert!(!d.path("supervisord.pid").exists(), "pidfile removed at exit");
+    assert!(
+        !d.path("supervisord.pid").exists(),
+        "pidfile removed at exit"
+    );
     assert!(!d.path("supervisord.pid.children").exists());
 }
 
@@ -190,20 +276,52 @@ fn autostart_false_and_rpc_start_stop_faults() {
         },
     );
     let info = d.info("idle");
-    assert_eq!(info.get("statename").and_then(Value::as_str), Some("STOPPED"));
-    assert_eq!(info.get("description").and_then(Value::as_str), Some("Not started"));
-    assert_eq!(d.call("supervisor.stopProcess", &[s("idle")]).unwrap_err().code, 70);
+    assert_eq!(
+        info.get("statename").and_then(Value::as_str),
+        Some("STOPPED")
+    );
+    assert_eq!(
+        info.get("description").and_then(Value::as_str),
+        Some("Not started")
+    );
+    assert_eq!(
+        d.call("supervisor.stopProcess", &[s("idle")])
+            .unwrap_err()
+            .code,
+        70
+    );
     // start with wait: answers only once RUNNING (after startsecs)
-    assert_eq!(d.ok("supervisor.startProcess", &[s("idle")]), Value::Bool(true));
+    assert_eq!(
+        d.ok("supervisor.startProcess", &[s("idle")]),
+        Value::Bool(true)
+    );
     assert_eq!(d.statename("idle"), "RUNNING");
-    assert_eq!(d.call("supervisor.startProcess", &[s("idle")]).unwrap_err().message, "ALREADY_STARTED: idle");
-    let f = d.call("supervisor.startProcess", &[s("quick")]).unwrap_err();
+    assert_eq!(
+        d.call("supervisor.startProcess", &[s("idle")])
+            .unwrap_err()
+            .message,
+        "ALREADY_STARTED: idle"
+    );
+    let f = d
+        .call("supervisor.startProcess", &[s("quick")])
+        .unwrap_err();
     assert_eq!(f.message, "SPAWN_ERROR: quick");
-    assert_eq!(d.call("supervisor.startProcess", &[s("nope")]).unwrap_err().message, "BAD_NAME: nope");
-    assert_eq!(d.call("supervisor.stopProcess", &[s("idle:idle")]).unwrap(), Value::Bool(true));
+    assert_eq!(
+        d.call("supervisor.startProcess", &[s("nope")])
+            .unwrap_err()
+            .message,
+        "BAD_NAME: nope"
+    );
+    assert_eq!(
+        d.call("supervisor.stopProcess", &[s("idle:idle")]).unwrap(),
+        Value::Bool(true)
+    );
     assert_eq!(d.statename("idle"), "STOPPED");
     // no wait: returns at once, in STARTING
-    assert_eq!(d.ok("supervisor.startProcess", &[s("idle"), Value::Bool(false)]), Value::Bool(true));
+    assert_eq!(
+        d.ok("supervisor.startProcess", &[s("idle"), Value::Bool(false)]),
+        Value::Bool(true)
+    );
     assert_eq!(d.statename("idle"), "STARTING");
 }
 
@@ -224,15 +342,34 @@ fn signal_process_and_environment() {
         },
     );
     d.wait_state("env", "RUNNING");
-    let env = wait_for("env file", TIMEOUT, || std::fs::read_to_string(d.path("env")).ok().filter(|s| !s.is_empty()));
+    let env = wait_for("env file", TIMEOUT, || {
+        std::fs::read_to_string(d.path("env"))
+            .ok()
+            .filter(|s| !s.is_empty())
+    });
     let sock = d.sock.display().to_string();
-    assert_eq!(env.trim(), format!("overridden|env|env|unix://{sock}|bar baz"));
-    assert_eq!(d.ok("supervisor.signalProcess", &[s("env"), s("HUP")]), Value::Bool(true));
-    wait_for("HUP trapped", TIMEOUT, || (lines(&d.path("sig")) == ["hup"]).then_some(()));
-    assert_eq!(d.call("supervisor.signalProcess", &[s("env"), s("NOPE")]).unwrap_err().message, "BAD_SIGNAL: NOPE");
+    assert_eq!(
+        env.trim(),
+        format!("overridden|env|env|unix://{sock}|bar baz")
+    );
+    assert_eq!(
+        d.ok("supervisor.signalProcess", &[s("env"), s("HUP")]),
+        Value::Bool(true)
+    );
+    wait_for("HUP trapped", TIMEOUT, || {
+        (lines(&d.path("sig")) == ["hup"]).then_some(())
+    });
+    assert_eq!(
+        d.call("supervisor.signalProcess", &[s("env"), s("NOPE")])
+            .unwrap_err()
+            .message,
+        "BAD_SIGNAL: NOPE"
+    );
     let r = d.ok("supervisor.signalAllProcesses", &[s("USR2")]);
     assert_eq!(r.as_array().map(<[Value]>::len), Some(1));
     // killed by a signal: never expected, so autorestart=unexpected restarts it
     d.wait_log("exited: env (terminated by SIGUSR2; not expected)");
-    wait_for("restart", TIMEOUT, || (d.mainlog().matches("spawned: 'env'").count() == 2).then_some(()));
+    wait_for("restart", TIMEOUT, || {
+        (d.mainlog().matches("spawned: 'env'").count() == 2).then_some(())
+    });
 }

@@ -56,13 +56,21 @@ impl Sv {
         prepare(dir.path());
         let conf = dir.path().join("supervisord.conf");
         Sv::write_conf(&conf, dir.path(), programs);
-        let mut sv = Sv { dir, conf, child: None };
+        let mut sv = Sv {
+            dir,
+            conf,
+            child: None,
+        };
         sv.spawn();
         sv
     }
 
     pub fn write_conf(conf: &Path, dir: &Path, programs: &str) {
-        let body = format!("{}{}", header(dir), programs.replace("{dir}", &dir.display().to_string()));
+        let body = format!(
+            "{}{}",
+            header(dir),
+            programs.replace("{dir}", &dir.display().to_string())
+        );
         std::fs::write(conf, body).unwrap();
     }
 
@@ -77,7 +85,9 @@ impl Sv {
             .unwrap();
         self.child = Some(child);
         let sock = self.path("supervisor.sock");
-        wait_for("the socket", TIMEOUT, || std::os::unix::net::UnixStream::connect(&sock).ok());
+        wait_for("the socket", TIMEOUT, || {
+            std::os::unix::net::UnixStream::connect(&sock).ok()
+        });
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -94,7 +104,11 @@ impl Sv {
         let ctl_conf = self.path("ctl.conf");
         if !ctl_conf.exists() {
             let sock = self.path("supervisor.sock");
-            std::fs::write(&ctl_conf, format!("[supervisorctl]\nserverurl = unix://{}\n", sock.display())).unwrap();
+            std::fs::write(
+                &ctl_conf,
+                format!("[supervisorctl]\nserverurl = unix://{}\n", sock.display()),
+            )
+            .unwrap();
         }
         Command::new("supervisorctl")
             .arg("-c")
@@ -108,7 +122,12 @@ impl Sv {
     pub fn ctl_ok(&self, args: &[&str], code: i32) -> String {
         let o = self.ctl(args);
         let out = String::from_utf8_lossy(&o.stdout).into_owned();
-        assert_eq!(o.status.code(), Some(code), "supervisorctl {args:?}: {out}{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(code),
+            "supervisorctl {args:?}: {out}{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         out
     }
 
@@ -124,7 +143,11 @@ impl Sv {
             if st.split_whitespace().nth(1) == Some(state) {
                 return;
             }
-            assert!(Instant::now() < end, "timed out waiting for {name} {state}: {st}\n{}", self.mainlog());
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {name} {state}: {st}\n{}",
+                self.mainlog()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -134,7 +157,9 @@ impl Sv {
     }
 
     pub fn wait_log(&self, needle: &str) {
-        wait_for(&format!("log {needle:?}"), TIMEOUT, || self.mainlog().contains(needle).then_some(()));
+        wait_for(&format!("log {needle:?}"), TIMEOUT, || {
+            self.mainlog().contains(needle).then_some(())
+        });
     }
 
     /// Sends `sig` (e.g. "TERM") to the daemon.
@@ -180,11 +205,17 @@ impl Drop for Sv {
 pub fn pids_with(needle: &str) -> Vec<i32> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else { continue };
-        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else { continue };
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let zombie = stat.rfind(')').is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'));
+        let zombie = stat
+            .rfind(')')
+            .is_some_and(|i| stat[i + 1..].trim_start().starts_with('Z'));
         if cmd.contains(needle) && !zombie {
             out.push(pid);
         }
@@ -194,5 +225,7 @@ pub fn pids_with(needle: &str) -> Vec<i32> {
 
 /// `kill -s SIG pid` (the gwe crate has no libc dependency).
 pub fn send_signal(pid: i32, sig: &str) {
-    let _ = Command::new("kill").args(["-s", sig, &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-s", sig, &pid.to_string()])
+        .status();
 }

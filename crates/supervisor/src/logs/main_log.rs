@@ -54,7 +54,13 @@ impl Level {
 
 impl MainLog {
     /// A log writing to `path` (None: no file) at `level`, echoing to stdout if `echo`.
-    pub fn new(path: Option<PathBuf>, maxbytes: u64, backups: u32, level: Level, echo: bool) -> Self {
+    pub fn new(
+        path: Option<PathBuf>,
+        maxbytes: u64,
+        backups: u32,
+        level: Level,
+        echo: bool,
+    ) -> Self {
         MainLog {
             inner: Arc::new(Mutex::new(Inner {
                 level,
@@ -87,7 +93,11 @@ impl MainLog {
         if let Some(f) = inner.file.as_mut() {
             if let Some(e) = f.write(line.as_bytes()) {
                 // the log itself is broken: say it where someone may see it
-                let _ = writeln!(std::io::stderr(), "gwe supervisord: cannot write {}: {e}", f.path().display());
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "gwe supervisord: cannot write {}: {e}",
+                    f.path().display()
+                );
             }
         }
         tracing::debug!(target: "supervisord", "{msg}");
@@ -164,7 +174,10 @@ mod tests {
         let (stamp, rest) = lines[0].split_at(23);
         assert_eq!(rest, " INFO spawned: 'x' with pid 123");
         let b = stamp.as_bytes();
-        assert!(b[4] == b'-' && b[10] == b' ' && b[13] == b':' && b[19] == b',', "{stamp}");
+        assert!(
+            b[4] == b'-' && b[10] == b' ' && b[13] == b':' && b[19] == b',',
+            "{stamp}"
+        );
         assert!(lines[1].ends_with(" WARN exited: x (exit status 1; not expected)"));
     }
 

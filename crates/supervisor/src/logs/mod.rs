@@ -37,7 +37,8 @@ pub fn read_file(path: &Path, offset: i64, length: i64) -> Result<Vec<u8>, ReadE
     } else {
         (offset as u64, length as u64)
     };
-    f.seek(SeekFrom::Start(start)).map_err(|_| ReadError::Failed)?;
+    f.seek(SeekFrom::Start(start))
+        .map_err(|_| ReadError::Failed)?;
     let mut out = Vec::new();
     // Bounded: never more than what the file holds (and 64 MiB per call).
     f.take(want.min(64 << 20))
@@ -92,7 +93,10 @@ mod tests {
         assert_eq!(read_file(&p, 100, 0).unwrap(), b"");
         assert_eq!(read_file(&p, -4, 2), Err(ReadError::BadArguments));
         assert_eq!(read_file(&p, 0, -2), Err(ReadError::BadArguments));
-        assert_eq!(read_file(&dir.path().join("x"), 0, 0), Err(ReadError::Failed));
+        assert_eq!(
+            read_file(&dir.path().join("x"), 0, 0),
+            Err(ReadError::Failed)
+        );
     }
 
     #[test]

@@ -59,7 +59,9 @@ impl RotatingFile {
             self.file = Some(f);
         }
         // just set above when it was None
-        self.file.as_mut().ok_or_else(|| io::Error::other("log file not open"))
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("log file not open"))
     }
 
     /// Appends `data`, rotating afterwards if needed. Returns the error only

@@ -110,12 +110,6 @@ pub struct Machine {
     pub spawnerr: Option<String>,
 }
 
-impl Default for ProcessState {
-    fn default() -> Self {
-        Stopped
-    }
-}
-
 fn secs(s: u64) -> Duration {
     Duration::from_secs(s)
 }
@@ -180,7 +174,9 @@ impl Machine {
                 self.give_up(name, now, &mut fx);
                 fx.push(Effect::Log(
                     Level::Info,
-                    format!("gave up: {name} entered FATAL state, too many start retries too quickly"),
+                    format!(
+                        "gave up: {name} entered FATAL state, too many start retries too quickly"
+                    ),
                 ));
             }
             Backoff if may_start && self.delay.is_none_or(|d| now >= d) => fx.push(Effect::Spawn),

@@ -17,10 +17,15 @@ pub fn reap() -> Vec<(u32, ExitStatus)> {
     let mut out = Vec::new();
     for _ in 0..MAX_PER_CALL {
         match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
-            Ok(WaitStatus::Exited(pid, code)) => out.push((pid.as_raw() as u32, ExitStatus::Code(code))),
+            Ok(WaitStatus::Exited(pid, code)) => {
+                out.push((pid.as_raw() as u32, ExitStatus::Code(code)))
+            }
             Ok(WaitStatus::Signaled(pid, sig, core)) => out.push((
                 pid.as_raw() as u32,
-                ExitStatus::Signal { sig: sig as i32, core },
+                ExitStatus::Signal {
+                    sig: sig as i32,
+                    core,
+                },
             )),
             Ok(WaitStatus::StillAlive) => break,
             Ok(_) => {}

@@ -85,7 +85,9 @@ pub fn resolve(argv0: &str) -> Result<PathBuf, SpawnError> {
             .unwrap_or_else(|| PathBuf::from(argv0))
     };
     let shown = found.display().to_string();
-    let meta = found.metadata().map_err(|_| SpawnError::NotFound(shown.clone()))?;
+    let meta = found
+        .metadata()
+        .map_err(|_| SpawnError::NotFound(shown.clone()))?;
     if meta.is_dir() {
         return Err(SpawnError::NotExecutable(shown, "a directory"));
     }
@@ -117,9 +119,12 @@ fn lookup_user(name: &str) -> Result<Option<Ids>, SpawnError> {
         if user.uid == me {
             return Ok(None);
         }
-        return Err(SpawnError::User("Can't drop privilege as nonroot user".into()));
+        return Err(SpawnError::User(
+            "Can't drop privilege as nonroot user".into(),
+        ));
     }
-    let cname = CString::new(user.name.as_bytes()).map_err(|_| SpawnError::User("bad user name".into()))?;
+    let cname =
+        CString::new(user.name.as_bytes()).map_err(|_| SpawnError::User("bad user name".into()))?;
     let groups = nix::unistd::getgrouplist(&cname, user.gid)
         .map(|g| g.into_iter().map(|g| g.as_raw()).collect())
         .unwrap_or_else(|_| vec![user.gid.as_raw()]);
@@ -131,15 +136,23 @@ fn lookup_user(name: &str) -> Result<Option<Ids>, SpawnError> {
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
-    nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Os(format!("can't make pipe: {e}")))
+    nix::unistd::pipe2(OFlag::O_CLOEXEC)
+        .map_err(|e| SpawnError::Os(format!("can't make pipe: {e}")))
 }
 
 /// Highest fd to mark close-on-exec when close_range(2) is unavailable.
 fn max_fd() -> libc::c_int {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes only into `r`.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) } == 0;
-    if ok { r.rlim_cur.min(65536) as libc::c_int } else { 1024 }
+    if ok {
+        r.rlim_cur.min(65536) as libc::c_int
+    } else {
+        1024
+    }
 }
 
 /// Starts the child. The command must already be [`resolve`]d to `program`.
@@ -151,7 +164,12 @@ pub fn spawn(program: &Path, req: &SpawnRequest<'_>) -> Result<Spawned, SpawnErr
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
     let (err_r, err_w) = if req.redirect_stderr {
-        (None, out_w.try_clone().map_err(|e| SpawnError::Os(e.to_string()))?)
+        (
+            None,
+            out_w
+                .try_clone()
+                .map_err(|e| SpawnError::Os(e.to_string()))?,
+        )
     } else {
         let (r, w) = pipe()?;
         (Some(r), w)
@@ -193,7 +211,11 @@ pub fn spawn(program: &Path, req: &SpawnRequest<'_>) -> Result<Spawned, SpawnErr
         });
     }
     let child = cmd.spawn().map_err(|e| {
-        SpawnError::Os(format!("couldn't exec {}: {}", program.display(), errname(&e)))
+        SpawnError::Os(format!(
+            "couldn't exec {}: {}",
+            program.display(),
+            errname(&e)
+        ))
     })?;
     // The std Child handle is dropped without waiting: the reaper collects it.
     Ok(Spawned {
@@ -217,7 +239,13 @@ fn cloexec_from_3(maxfd: libc::c_int) {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: plain syscalls on fd numbers.
     unsafe {
-        if libc::syscall(libc::SYS_close_range, 3 as libc::c_uint, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) == 0 {
+        if libc::syscall(
+            libc::SYS_close_range,
+            3 as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        ) == 0
+        {
             return;
         }
         for fd in 3..maxfd {
@@ -252,7 +280,9 @@ mod tests {
             format!("command at '{}' is not executable", f.display())
         );
         assert_eq!(
-            resolve(dir.path().to_str().unwrap()).unwrap_err().to_string(),
+            resolve(dir.path().to_str().unwrap())
+                .unwrap_err()
+                .to_string(),
             format!("command at '{}' is a directory", dir.path().display())
         );
         assert_eq!(resolve("").unwrap_err(), SpawnError::BadCommand);

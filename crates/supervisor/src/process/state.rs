@@ -16,10 +16,11 @@
 //! Any state may go to UNKNOWN when signalling the process fails unexpectedly.
 
 /// One of supervisord's process states; the discriminant is its wire code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[repr(i64)]
 pub enum ProcessState {
     /// Not running, by request or never started.
+    #[default]
     Stopped = 0,
     /// Spawned, not yet up for more than `startsecs`.
     Starting = 10,

@@ -33,7 +33,10 @@ pub fn int(p: &[Value], i: usize) -> Result<i64, Fault> {
     match p.get(i) {
         Some(Value::Int(n)) => Ok(*n),
         Some(Value::Bool(b)) => Ok(i64::from(*b)),
-        Some(Value::String(s)) => s.trim().parse().map_err(|_| fault(FaultCode::BadArguments, None)),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map_err(|_| fault(FaultCode::BadArguments, None)),
         _ => Err(bad_params()),
     }
 }
@@ -57,7 +60,10 @@ pub fn truthy(p: &[Value], i: usize, default: bool) -> Result<bool, Fault> {
 /// `(group, None)` for `group:*`; BAD_NAME if either is unknown.
 pub fn lookup(sup: &Supervisor, spec: &str) -> Result<(String, Option<String>), Fault> {
     let (g, n) = split_namespec(spec);
-    let group = sup.groups.get(g).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+    let group = sup
+        .groups
+        .get(g)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     match n {
         None => Ok((g.to_owned(), None)),
         Some(n) if group.procs.contains_key(n) => Ok((g.to_owned(), Some(n.to_owned()))),
@@ -76,7 +82,11 @@ pub fn lookup_process(sup: &Supervisor, spec: &str) -> Result<(String, String), 
 /// Signal from a name (`HUP`, `SIGHUP`) or a number (`1`), like `signal_number`.
 pub fn signal_number(v: &Value) -> Option<i32> {
     let s = match v {
-        Value::Int(n) => return i32::try_from(*n).ok().filter(|n| nix::sys::signal::Signal::try_from(*n).is_ok()),
+        Value::Int(n) => {
+            return i32::try_from(*n)
+                .ok()
+                .filter(|n| nix::sys::signal::Signal::try_from(*n).is_ok())
+        }
         Value::String(s) => s.trim(),
         _ => return None,
     };
@@ -84,8 +94,14 @@ pub fn signal_number(v: &Value) -> Option<i32> {
         return nix::sys::signal::Signal::try_from(n).ok().map(|s| s as i32);
     }
     let up = s.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-    name.parse::<nix::sys::signal::Signal>().ok().map(|s| s as i32)
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
 }
 
 #[cfg(test)]
@@ -94,8 +110,14 @@ mod tests {
 
     #[test]
     fn signals() {
-        assert_eq!(signal_number(&Value::String("HUP".into())), Some(libc::SIGHUP));
-        assert_eq!(signal_number(&Value::String("sigusr1".into())), Some(libc::SIGUSR1));
+        assert_eq!(
+            signal_number(&Value::String("HUP".into())),
+            Some(libc::SIGHUP)
+        );
+        assert_eq!(
+            signal_number(&Value::String("sigusr1".into())),
+            Some(libc::SIGUSR1)
+        );
         assert_eq!(signal_number(&Value::String("9".into())), Some(9));
         assert_eq!(signal_number(&Value::Int(15)), Some(15));
         assert_eq!(signal_number(&Value::String("BOGUS".into())), None);

@@ -26,7 +26,10 @@ pub fn restart(sup: &mut Supervisor, p: &[Value], loader: &Loader) -> Reply {
             Ok(Value::Bool(true))
         }
         Err(e) => {
-            sup.log.log(crate::process::Level::Error, &format!("could not reload config, keeping the current one: {e}"));
+            sup.log.log(
+                crate::process::Level::Error,
+                &format!("could not reload config, keeping the current one: {e}"),
+            );
             Err(fault(FaultCode::CantReread, Some(&e)))
         }
     }
@@ -39,7 +42,11 @@ pub fn reload_config(sup: &mut Supervisor, p: &[Value], loader: &Loader) -> Repl
     sup.config.groups = new.groups;
     let (a, c, r) = sup.diff_to_active();
     let names = |v: Vec<String>| Value::Array(v.into_iter().map(Value::String).collect());
-    Ok(Value::Array(vec![Value::Array(vec![names(a), names(c), names(r)])]))
+    Ok(Value::Array(vec![Value::Array(vec![
+        names(a),
+        names(c),
+        names(r),
+    ])]))
 }
 
 /// addProcessGroup(name): activate a group of the last read configuration.
@@ -89,10 +96,21 @@ pub fn all_config_info(sup: &Supervisor, p: &[Value]) -> Reply {
             let opt = |s: Option<String>| s.map_or(Value::from("none"), Value::from);
             let v = Value::Struct(vec![
                 ("autostart".into(), c.autostart.into()),
-                ("directory".into(), opt(c.directory.as_ref().map(|d| d.display().to_string()))),
+                (
+                    "directory".into(),
+                    opt(c.directory.as_ref().map(|d| d.display().to_string())),
+                ),
                 ("uid".into(), opt(c.user.clone())),
                 ("command".into(), c.command.as_str().into()),
-                ("exitcodes".into(), Value::Array(c.exitcodes.iter().map(|e| Value::Int(i64::from(*e))).collect())),
+                (
+                    "exitcodes".into(),
+                    Value::Array(
+                        c.exitcodes
+                            .iter()
+                            .map(|e| Value::Int(i64::from(*e)))
+                            .collect(),
+                    ),
+                ),
                 ("group".into(), g.name.as_str().into()),
                 ("group_prio".into(), Value::Int(g.priority)),
                 ("inuse".into(), inuse.into()),
@@ -102,21 +120,48 @@ pub fn all_config_info(sup: &Supervisor, p: &[Value]) -> Reply {
                 ("redirect_stderr".into(), c.redirect_stderr.into()),
                 ("startretries".into(), Value::Int(i64::from(c.startretries))),
                 ("startsecs".into(), Value::Int(c.startsecs as i64)),
-                ("stdout_capture_maxbytes".into(), Value::Int(c.stdout.capture_maxbytes as i64)),
-                ("stdout_events_enabled".into(), c.stdout.events_enabled.into()),
+                (
+                    "stdout_capture_maxbytes".into(),
+                    Value::Int(c.stdout.capture_maxbytes as i64),
+                ),
+                (
+                    "stdout_events_enabled".into(),
+                    c.stdout.events_enabled.into(),
+                ),
                 ("stdout_logfile".into(), log_target(&c.stdout.target)),
-                ("stdout_logfile_backups".into(), Value::Int(i64::from(c.stdout.backups))),
-                ("stdout_logfile_maxbytes".into(), Value::Int(c.stdout.maxbytes as i64)),
+                (
+                    "stdout_logfile_backups".into(),
+                    Value::Int(i64::from(c.stdout.backups)),
+                ),
+                (
+                    "stdout_logfile_maxbytes".into(),
+                    Value::Int(c.stdout.maxbytes as i64),
+                ),
                 ("stdout_syslog".into(), c.stdout.syslog.into()),
                 ("stopsignal".into(), Value::Int(i64::from(c.stopsignal))),
                 ("stopwaitsecs".into(), Value::Int(c.stopwaitsecs as i64)),
-                ("stderr_capture_maxbytes".into(), Value::Int(c.stderr.capture_maxbytes as i64)),
-                ("stderr_events_enabled".into(), c.stderr.events_enabled.into()),
+                (
+                    "stderr_capture_maxbytes".into(),
+                    Value::Int(c.stderr.capture_maxbytes as i64),
+                ),
+                (
+                    "stderr_events_enabled".into(),
+                    c.stderr.events_enabled.into(),
+                ),
                 ("stderr_logfile".into(), log_target(&c.stderr.target)),
-                ("stderr_logfile_backups".into(), Value::Int(i64::from(c.stderr.backups))),
-                ("stderr_logfile_maxbytes".into(), Value::Int(c.stderr.maxbytes as i64)),
+                (
+                    "stderr_logfile_backups".into(),
+                    Value::Int(i64::from(c.stderr.backups)),
+                ),
+                (
+                    "stderr_logfile_maxbytes".into(),
+                    Value::Int(c.stderr.maxbytes as i64),
+                ),
                 ("stderr_syslog".into(), c.stderr.syslog.into()),
-                ("serverurl".into(), c.serverurl.clone().map_or(Value::from("auto"), Value::from)),
+                (
+                    "serverurl".into(),
+                    c.serverurl.clone().map_or(Value::from("auto"), Value::from),
+                ),
             ]);
             rows.push((c.name.clone(), v));
         }

@@ -144,7 +144,9 @@ impl Wait {
                         false
                     }
                 });
-                items.is_empty().then(|| Ok(Value::Array(std::mem::take(results))))
+                items
+                    .is_empty()
+                    .then(|| Ok(Value::Array(std::mem::take(results))))
             }
             Wait::Multi(parts) => {
                 let mut all = true;
@@ -232,12 +234,17 @@ pub fn handle(sup: &mut Supervisor, req: Request, pending: &mut Vec<Pending>, lo
                 None => pending.push(Pending { wait, reply }),
             },
         },
-        Request::LogPath { name, channel, reply } => {
+        Request::LogPath {
+            name,
+            channel,
+            reply,
+        } => {
             let path = match name {
                 None => sup.log.path(),
                 Some(spec) => {
                     let (g, n) = crate::state::split_namespec(&spec);
-                    n.and_then(|n| sup.proc(g, n)).and_then(|p| p.log_path(&channel))
+                    n.and_then(|n| sup.proc(g, n))
+                        .and_then(|p| p.log_path(&channel))
                 }
             };
             let _ = reply.send(path);
@@ -331,7 +338,9 @@ pub fn dispatch(sup: &mut Supervisor, method: &str, params: &[Value], loader: &L
             process_log::tail(sup, p, "stdout").into()
         }
         "supervisor.tailProcessStderrLog" => process_log::tail(sup, p, "stderr").into(),
-        "supervisor.clearProcessLogs" | "supervisor.clearProcessLog" => process_log::clear(sup, p).into(),
+        "supervisor.clearProcessLogs" | "supervisor.clearProcessLog" => {
+            process_log::clear(sup, p).into()
+        }
         "supervisor.clearAllProcessLogs" => process_log::clear_all(sup, p).into(),
         "system.listMethods" => system::list_methods(p).into(),
         "system.methodHelp" => system::method_help(p).into(),

@@ -25,7 +25,10 @@ pub fn read_main(sup: &Supervisor, p: &[Value]) -> Reply {
     let (offset, length) = (args::int(p, 0)?, args::int(p, 1)?);
     let path = sup.log.path().filter(|p| p.exists());
     let Some(path) = path else {
-        return Err(fault(FaultCode::NoFile, sup.log.path().map(|p| p.display().to_string()).as_deref()));
+        return Err(fault(
+            FaultCode::NoFile,
+            sup.log.path().map(|p| p.display().to_string()).as_deref(),
+        ));
     };
     read_file(&path, offset, length).map(text).map_err(read_err)
 }
@@ -36,7 +39,9 @@ pub fn clear_main(sup: &Supervisor, p: &[Value]) -> Reply {
     if !sup.log.exists() {
         return Err(fault(FaultCode::NoFile, None));
     }
-    sup.log.clear().map_err(|_| fault(FaultCode::Failed, None))?;
+    sup.log
+        .clear()
+        .map_err(|_| fault(FaultCode::Failed, None))?;
     sup.log.info("reopening log file");
     Ok(Value::Bool(true))
 }
@@ -63,14 +68,24 @@ pub fn tail(sup: &Supervisor, p: &[Value], channel: &str) -> Reply {
     let (offset, length) = (args::int(p, 1)?, args::int(p, 2)?);
     let (g, n) = args::lookup_process(sup, spec)?;
     let Some(path) = sup.proc(&g, &n).and_then(|pr| pr.log_path(channel)) else {
-        return Ok(Value::Array(vec!["".into(), Value::Int(0), Value::Bool(false)]));
+        return Ok(Value::Array(vec![
+            "".into(),
+            Value::Int(0),
+            Value::Bool(false),
+        ]));
     };
     let (data, off, overflow) = tail_file(&path, offset, length);
-    Ok(Value::Array(vec![text(data), Value::Int(off), Value::Bool(overflow)]))
+    Ok(Value::Array(vec![
+        text(data),
+        Value::Int(off),
+        Value::Bool(overflow),
+    ]))
 }
 
 fn clear_one(sup: &Supervisor, g: &str, n: &str, spec: &str) -> Reply {
-    let proc = sup.proc(g, n).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+    let proc = sup
+        .proc(g, n)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     for l in [&proc.stdout_log, &proc.stderr_log].into_iter().flatten() {
         l.lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -52,14 +52,19 @@ impl Auth {
 
     fn allows(&self, header: Option<&str>) -> bool {
         let Some(h) = header else { return false };
-        let Some(b64) = h.strip_prefix("Basic ").or_else(|| h.strip_prefix("basic ")) else {
+        let Some(b64) = h
+            .strip_prefix("Basic ")
+            .or_else(|| h.strip_prefix("basic "))
+        else {
             return false;
         };
         let Ok(raw) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
             return false;
         };
         let raw = String::from_utf8_lossy(&raw);
-        let Some((u, p)) = raw.split_once(':') else { return false };
+        let Some((u, p)) = raw.split_once(':') else {
+            return false;
+        };
         if u != self.user {
             return false;
         }
@@ -117,8 +122,15 @@ impl Servers {
     }
 }
 
-fn io_err<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DaemonError + 'a {
-    move |source| DaemonError::Io { what, path: path.to_path_buf(), source }
+fn io_err<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> DaemonError + 'a {
+    move |source| DaemonError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Binds the configured sockets and starts serving them.
@@ -148,9 +160,18 @@ pub async fn start(config: &Config, tx: mpsc::Sender<Request>) -> Result<Servers
         tokio::spawn(accept_unix(l, ctx));
     }
     if let Some(inet) = &config.inet_http_server {
-        let (host, port) = inet.port.rsplit_once(':').unwrap_or(("", inet.port.as_str()));
-        let host = if host.is_empty() || host == "*" { "0.0.0.0" } else { host };
-        let port: u16 = port.parse().map_err(|_| DaemonError::AddressInUse(inet.port.clone()))?;
+        let (host, port) = inet
+            .port
+            .rsplit_once(':')
+            .unwrap_or(("", inet.port.as_str()));
+        let host = if host.is_empty() || host == "*" {
+            "0.0.0.0"
+        } else {
+            host
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| DaemonError::AddressInUse(inet.port.clone()))?;
         let l = tokio::net::TcpListener::bind((host, port))
             .await
             .map_err(|_| DaemonError::AddressInUse(inet.port.clone()))?;
@@ -165,15 +186,26 @@ pub async fn start(config: &Config, tx: mpsc::Sender<Request>) -> Result<Servers
 }
 
 fn chown(path: &Path, owner: &str) -> Result<(), DaemonError> {
-    let (user, group) = owner.split_once(':').map_or((owner, None), |(u, g)| (u, Some(g)));
+    let (user, group) = owner
+        .split_once(':')
+        .map_or((owner, None), |(u, g)| (u, Some(g)));
     let bad = |what: &str| DaemonError::Io {
         what: "cannot chown socket",
         path: path.to_path_buf(),
         source: std::io::Error::other(format!("unknown {what} in chown={owner}")),
     };
-    let u = nix::unistd::User::from_name(user).ok().flatten().ok_or_else(|| bad("user"))?;
+    let u = nix::unistd::User::from_name(user)
+        .ok()
+        .flatten()
+        .ok_or_else(|| bad("user"))?;
     let gid = match group {
-        Some(g) => nix::unistd::Group::from_name(g).ok().flatten().ok_or_else(|| bad("group"))?.gid,
+        Some(g) => {
+            nix::unistd::Group::from_name(g)
+                .ok()
+                .flatten()
+                .ok_or_else(|| bad("group"))?
+                .gid
+        }
         None => u.gid,
     };
     nix::unistd::chown(path, Some(u.uid), Some(gid)).map_err(|e| DaemonError::Io {
@@ -186,7 +218,9 @@ fn chown(path: &Path, owner: &str) -> Result<(), DaemonError> {
 async fn accept_unix(l: tokio::net::UnixListener, ctx: Arc<Ctx>) {
     let limit = Arc::new(Semaphore::new(MAX_CONNS));
     loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else { return };
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
         match l.accept().await {
             Ok((s, _)) => {
                 let ctx = ctx.clone();
@@ -203,7 +237,9 @@ async fn accept_unix(l: tokio::net::UnixListener, ctx: Arc<Ctx>) {
 async fn accept_tcp(l: tokio::net::TcpListener, ctx: Arc<Ctx>) {
     let limit = Arc::new(Semaphore::new(MAX_CONNS));
     loop {
-        let Ok(permit) = limit.clone().acquire_owned().await else { return };
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            return;
+        };
         match l.accept().await {
             Ok((s, _)) => {
                 let _ = s.set_nodelay(true);
@@ -263,7 +299,9 @@ fn parse_head(buf: &[u8]) -> Parsed {
         let v = v.trim();
         if h.name.eq_ignore_ascii_case("content-length") {
             match v.parse::<usize>() {
-                Ok(n) if head.content_length.is_none_or(|c| c == n) => head.content_length = Some(n),
+                Ok(n) if head.content_length.is_none_or(|c| c == n) => {
+                    head.content_length = Some(n)
+                }
                 _ => return Parsed::Bad(400),
             }
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -295,14 +333,23 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-async fn send<W: AsyncWrite + Unpin>(w: &mut W, code: u16, ctype: &str, body: &[u8], close: bool, extra: &str) -> bool {
+async fn send<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    code: u16,
+    ctype: &str,
+    body: &[u8],
+    close: bool,
+    extra: &str,
+) -> bool {
     let head = format!(
         "HTTP/1.1 {code} {}\r\nServer: gwe-supervisord\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n{extra}{}\r\n",
         reason(code),
         body.len(),
         if close { "Connection: close\r\n" } else { "" },
     );
-    w.write_all(head.as_bytes()).await.is_ok() && w.write_all(body).await.is_ok() && w.flush().await.is_ok()
+    w.write_all(head.as_bytes()).await.is_ok()
+        && w.write_all(body).await.is_ok()
+        && w.flush().await.is_ok()
 }
 
 async fn error<W: AsyncWrite + Unpin>(w: &mut W, code: u16) {
@@ -354,7 +401,15 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: Arc<Ctx>)
         let body: Vec<u8> = buf.drain(..body_len).collect();
         if let Some(auth) = &ctx.auth {
             if !auth.allows(head.authorization.as_deref()) {
-                send(&mut wr, 401, "text/html", b"<html><body>401 Unauthorized</body></html>", true, "WWW-Authenticate: Basic realm=\"default\"\r\n").await;
+                send(
+                    &mut wr,
+                    401,
+                    "text/html",
+                    b"<html><body>401 Unauthorized</body></html>",
+                    true,
+                    "WWW-Authenticate: Basic realm=\"default\"\r\n",
+                )
+                .await;
                 return;
             }
         }
@@ -369,7 +424,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: Arc<Ctx>)
                     return;
                 }
             }
-            ("GET", "/mainlogtail") => return tail(&ctx, None, "stdout".into(), head.http11, &mut rd, &mut wr).await,
+            ("GET", "/mainlogtail") => {
+                return tail(&ctx, None, "stdout".into(), head.http11, &mut rd, &mut wr).await
+            }
             ("GET", p) if p.starts_with("/logtail/") => {
                 let rest = percent_decode(&p["/logtail/".len()..]);
                 let (name, channel) = match rest.split_once('/') {
@@ -433,21 +490,42 @@ fn percent_decode(s: &str) -> String {
 
 /// Streams a log file like supervisord's `tail_f_producer`: the last 1 KiB,
 /// then whatever is appended, following rotation, until the client goes away.
-async fn tail<R, W>(ctx: &Ctx, name: Option<String>, channel: String, http11: bool, rd: &mut R, wr: &mut W)
-where
+async fn tail<R, W>(
+    ctx: &Ctx,
+    name: Option<String>,
+    channel: String,
+    http11: bool,
+    rd: &mut R,
+    wr: &mut W,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let (reply, rx) = oneshot::channel();
-    if ctx.tx.send(Request::LogPath { name, channel, reply }).await.is_err() {
+    if ctx
+        .tx
+        .send(Request::LogPath {
+            name,
+            channel,
+            reply,
+        })
+        .await
+        .is_err()
+    {
         return error(wr, 500).await;
     }
     let path = match rx.await {
         Ok(Some(p)) if p.exists() => p,
         _ => return error(wr, 404).await,
     };
-    let Ok(mut file) = std::fs::File::open(&path) else { return error(wr, 404).await };
-    let te = if http11 { "Transfer-Encoding: chunked\r\n" } else { "Connection: close\r\n" };
+    let Ok(mut file) = std::fs::File::open(&path) else {
+        return error(wr, 404).await;
+    };
+    let te = if http11 {
+        "Transfer-Encoding: chunked\r\n"
+    } else {
+        "Connection: close\r\n"
+    };
     let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain;charset=utf-8\r\nX-Accel-Buffering: no\r\n{te}\r\n");
     if wr.write_all(head.as_bytes()).await.is_err() {
         return;
@@ -507,32 +585,66 @@ mod tests {
 
     #[test]
     fn heads() {
-        let Parsed::Head(h) = parse_head(b"POST /RPC2 HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello") else {
+        let Parsed::Head(h) = parse_head(
+            b"POST /RPC2 HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        ) else {
             panic!()
         };
-        assert_eq!((h.method.as_str(), h.path.as_str(), h.content_length, h.close, h.len), ("POST", "/RPC2", Some(5), true, 61));
-        assert!(matches!(parse_head(b"POST /RPC2 HTTP/1.1\r\nContent-Le"), Parsed::Partial));
-        assert!(matches!(parse_head(b"\x00\x01garbage\r\n\r\n"), Parsed::Bad(400)));
-        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"), Parsed::Bad(400)));
+        assert_eq!(
+            (
+                h.method.as_str(),
+                h.path.as_str(),
+                h.content_length,
+                h.close,
+                h.len
+            ),
+            ("POST", "/RPC2", Some(5), true, 61)
+        );
+        assert!(matches!(
+            parse_head(b"POST /RPC2 HTTP/1.1\r\nContent-Le"),
+            Parsed::Partial
+        ));
+        assert!(matches!(
+            parse_head(b"\x00\x01garbage\r\n\r\n"),
+            Parsed::Bad(400)
+        ));
+        assert!(matches!(
+            parse_head(b"GET / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
+            Parsed::Bad(400)
+        ));
         assert!(matches!(
             parse_head(b"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"),
             Parsed::Bad(400)
         ));
         let many: String = (0..100).map(|i| format!("X-{i}: y\r\n")).collect();
-        assert!(matches!(parse_head(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()), Parsed::Bad(431)));
+        assert!(matches!(
+            parse_head(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()),
+            Parsed::Bad(431)
+        ));
     }
 
     #[test]
     fn basic_auth() {
-        let a = Auth { user: "u".into(), password: "p".into() };
-        let hdr = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        let a = Auth {
+            user: "u".into(),
+            password: "p".into(),
+        };
+        let hdr = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
         assert!(a.allows(Some(&hdr("u:p"))));
         assert!(!a.allows(Some(&hdr("u:q"))));
         assert!(!a.allows(Some(&hdr("up"))));
         assert!(!a.allows(Some("Basic !!!")));
         assert!(!a.allows(None));
         // {SHA} form: sha1("p") = 516b9783fca517eecbd1d064da2d165310b19759
-        let s = Auth { user: "u".into(), password: "{SHA}516b9783fca517eecbd1d064da2d165310b19759".into() };
+        let s = Auth {
+            user: "u".into(),
+            password: "{SHA}516b9783fca517eecbd1d064da2d165310b19759".into(),
+        };
         assert!(s.allows(Some(&hdr("u:p"))));
         assert!(!s.allows(Some(&hdr("u:x"))));
     }

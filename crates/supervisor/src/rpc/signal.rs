@@ -36,7 +36,9 @@ pub fn all(sup: &mut Supervisor, p: &[Value]) -> Reply {
 fn many(sup: &mut Supervisor, only: Option<&str>, sig: &Value) -> Reply {
     let mut out = Vec::new();
     for (g, n) in sup.ordered() {
-        if only.is_some_and(|o| o != g) || sup.proc(&g, &n).is_none_or(|p| !p.m.state.is_signallable()) {
+        if only.is_some_and(|o| o != g)
+            || sup.proc(&g, &n).is_none_or(|p| !p.m.state.is_signallable())
+        {
             continue;
         }
         let spec = make_namespec(&g, &n);
@@ -55,7 +57,9 @@ fn one(sup: &mut Supervisor, g: &str, n: &str, spec: &str, sig: &Value) -> Resul
         };
         fault(FaultCode::BadSignal, Some(&shown))
     })?;
-    let proc = sup.proc(g, n).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+    let proc = sup
+        .proc(g, n)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     if !proc.m.state.is_signallable() {
         return Err(fault(FaultCode::NotRunning, Some(spec)));
     }

@@ -38,7 +38,9 @@ pub fn group(sup: &mut Supervisor, p: &[Value]) -> Outcome {
     })();
     match parsed {
         Err(f) => Err(f).into(),
-        Ok((g, _)) if !sup.groups.contains_key(&g) => Err(fault(FaultCode::BadName, Some(&g))).into(),
+        Ok((g, _)) if !sup.groups.contains_key(&g) => {
+            Err(fault(FaultCode::BadName, Some(&g))).into()
+        }
         Ok((g, wait)) => start_many(sup, Some(&g), wait),
     }
 }
@@ -76,28 +78,45 @@ fn start_many(sup: &mut Supervisor, only: Option<&str>, wait: bool) -> Outcome {
 }
 
 /// supervisord's startProcess for one process: Ok(None) when done.
-fn start_one(sup: &mut Supervisor, g: &str, n: &str, spec: &str, wait: bool) -> Result<Option<Wait>, Fault> {
-    let proc = sup.proc(g, n).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+fn start_one(
+    sup: &mut Supervisor,
+    g: &str,
+    n: &str,
+    spec: &str,
+    wait: bool,
+) -> Result<Option<Wait>, Fault> {
+    let proc = sup
+        .proc(g, n)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     let argv0 = proc.config.argv.first().cloned().unwrap_or_default();
     match spawner::resolve(&argv0) {
         Ok(_) => {}
-        Err(e @ SpawnError::NotFound(_)) => return Err(fault(FaultCode::NoFile, Some(&e.to_string()))),
+        Err(e @ SpawnError::NotFound(_)) => {
+            return Err(fault(FaultCode::NoFile, Some(&e.to_string())))
+        }
         Err(e) => return Err(fault(FaultCode::NotExecutable, Some(&e.to_string()))),
     }
     if proc.m.state.is_running() {
         return Err(fault(FaultCode::AlreadyStarted, Some(spec)));
     }
     if proc.m.state == ProcessState::Unknown {
-        return Err(fault(FaultCode::Failed, Some(&format!("{spec} is in an unknown process state"))));
+        return Err(fault(
+            FaultCode::Failed,
+            Some(&format!("{spec} is in an unknown process state")),
+        ));
     }
     sup.start_process(g, n, Instant::now());
     sup.reap();
-    let proc = sup.proc(g, n).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+    let proc = sup
+        .proc(g, n)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     if proc.m.spawnerr.is_some() {
         return Err(fault(FaultCode::SpawnError, Some(spec)));
     }
     sup.tick_all(Instant::now());
-    let running = sup.proc(g, n).is_some_and(|p| p.m.state == ProcessState::Running);
+    let running = sup
+        .proc(g, n)
+        .is_some_and(|p| p.m.state == ProcessState::Running);
     if wait && !running {
         return Ok(Some(Wait::Running {
             group: g.to_owned(),

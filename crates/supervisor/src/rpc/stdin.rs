@@ -15,7 +15,9 @@ pub fn send(sup: &Supervisor, p: &[Value]) -> Reply {
         _ => return Err(fault(FaultCode::IncorrectParameters, None)),
     };
     let (g, n) = args::lookup_process(sup, spec)?;
-    let proc = sup.proc(&g, &n).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+    let proc = sup
+        .proc(&g, &n)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     if proc.m.pid == 0 || proc.m.killing {
         return Err(fault(FaultCode::NotRunning, Some(spec)));
     }

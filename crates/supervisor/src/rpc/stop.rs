@@ -33,7 +33,9 @@ pub fn process(sup: &mut Supervisor, p: &[Value]) -> Outcome {
 pub fn group(sup: &mut Supervisor, p: &[Value]) -> Outcome {
     match name_and_wait(p) {
         Err(f) => Err(f).into(),
-        Ok((g, _)) if !sup.groups.contains_key(&g) => Err(fault(FaultCode::BadName, Some(&g))).into(),
+        Ok((g, _)) if !sup.groups.contains_key(&g) => {
+            Err(fault(FaultCode::BadName, Some(&g))).into()
+        }
         Ok((g, wait)) => stop_many(sup, Some(&g), wait),
     }
 }
@@ -55,7 +57,8 @@ fn stop_many(sup: &mut Supervisor, only: Option<&str>, wait: bool) -> Outcome {
     let mut items = Vec::new();
     let mut results = Vec::new();
     for (g, n) in sup.ordered() {
-        if only.is_some_and(|o| o != g) || sup.proc(&g, &n).is_none_or(|p| !p.m.state.is_running()) {
+        if only.is_some_and(|o| o != g) || sup.proc(&g, &n).is_none_or(|p| !p.m.state.is_running())
+        {
             continue;
         }
         let spec = make_namespec(&g, &n);
@@ -68,8 +71,16 @@ fn stop_many(sup: &mut Supervisor, only: Option<&str>, wait: bool) -> Outcome {
     Outcome::Wait(Wait::Group { items, results })
 }
 
-fn stop_one(sup: &mut Supervisor, g: &str, n: &str, spec: &str, wait: bool) -> Result<Option<Wait>, Fault> {
-    let proc = sup.proc(g, n).ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
+fn stop_one(
+    sup: &mut Supervisor,
+    g: &str,
+    n: &str,
+    spec: &str,
+    wait: bool,
+) -> Result<Option<Wait>, Fault> {
+    let proc = sup
+        .proc(g, n)
+        .ok_or_else(|| fault(FaultCode::BadName, Some(spec)))?;
     if !proc.m.state.is_running() {
         return Err(fault(FaultCode::NotRunning, Some(spec)));
     }

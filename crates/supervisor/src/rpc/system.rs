@@ -8,7 +8,9 @@ use crate::state::Supervisor;
 /// system.listMethods().
 pub fn list_methods(p: &[Value]) -> Reply {
     args::arity(p, 0, 0)?;
-    Ok(Value::Array(METHODS.iter().map(|m| Value::from(*m)).collect()))
+    Ok(Value::Array(
+        METHODS.iter().map(|m| Value::from(*m)).collect(),
+    ))
 }
 
 fn known(p: &[Value]) -> Result<&'static str, Fault> {
@@ -31,13 +33,21 @@ pub fn method_help(p: &[Value]) -> Reply {
 pub fn method_signature(p: &[Value]) -> Reply {
     let m = known(p)?;
     let sig: &[&str] = match m.rsplit('.').next().unwrap_or("") {
-        "getAPIVersion" | "getVersion" | "getSupervisorVersion" | "getIdentification" => &["string"],
+        "getAPIVersion" | "getVersion" | "getSupervisorVersion" | "getIdentification" => {
+            &["string"]
+        }
         "getState" => &["struct"],
         "getPID" => &["int"],
         "readLog" | "readMainLog" => &["string", "int", "int"],
         "clearLog" | "shutdown" | "restart" => &["boolean"],
-        "reloadConfig" | "getAllProcessInfo" | "getAllConfigInfo" | "clearAllProcessLogs" | "listMethods" => &["array"],
-        "addProcessGroup" | "removeProcessGroup" | "clearProcessLogs" | "clearProcessLog" => &["boolean", "string"],
+        "reloadConfig"
+        | "getAllProcessInfo"
+        | "getAllConfigInfo"
+        | "clearAllProcessLogs"
+        | "listMethods" => &["array"],
+        "addProcessGroup" | "removeProcessGroup" | "clearProcessLogs" | "clearProcessLog" => {
+            &["boolean", "string"]
+        }
         "getProcessInfo" => &["struct", "string"],
         "startProcess" | "stopProcess" => &["boolean", "string", "boolean"],
         "startProcessGroup" | "stopProcessGroup" => &["array", "string", "boolean"],
@@ -46,14 +56,20 @@ pub fn method_signature(p: &[Value]) -> Reply {
         "signalProcessGroup" => &["array", "string", "string"],
         "signalAllProcesses" => &["array", "string"],
         "sendProcessStdin" | "sendRemoteCommEvent" => &["boolean", "string", "string"],
-        "readProcessStdoutLog" | "readProcessStderrLog" | "readProcessLog" => &["string", "string", "int", "int"],
-        "tailProcessStdoutLog" | "tailProcessStderrLog" | "tailProcessLog" => &["array", "string", "int", "int"],
+        "readProcessStdoutLog" | "readProcessStderrLog" | "readProcessLog" => {
+            &["string", "string", "int", "int"]
+        }
+        "tailProcessStdoutLog" | "tailProcessStderrLog" | "tailProcessLog" => {
+            &["array", "string", "int", "int"]
+        }
         "methodHelp" => &["string", "string"],
         "methodSignature" => &["array", "string"],
         "multicall" => &["array", "array"],
         _ => &["undef"],
     };
-    Ok(Value::Array(vec![Value::Array(sig.iter().map(|s| Value::from(*s)).collect())]))
+    Ok(Value::Array(vec![Value::Array(
+        sig.iter().map(|s| Value::from(*s)).collect(),
+    )]))
 }
 
 /// One multicall answer: `[value]` or `{faultCode, faultString}`.

@@ -63,7 +63,7 @@ pub fn header(dir: &Path) -> String {
     format!(
         "[unix_http_server]\nfile = {d}/supervisor.sock\n\n\
          [supervisord]\nlogfile = {d}/supervisord.log\npidfile = {d}/supervisord.pid\n\
-         childlogdir = {d}\nnodaemon = true\nloglevel = debug\n\n\
+         childlogdir = {d}\nnodaemon = true\nsilent = true\nloglevel = debug\n\n\
          [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
     )
 }
@@ -76,7 +76,11 @@ impl Daemon {
         let dir = tempfile::tempdir().unwrap();
         prepare(dir.path());
         let conf = dir.path().join("supervisord.conf");
-        let body = format!("{}{}", header(dir.path()), programs.replace("{dir}", &dir.path().display().to_string()));
+        let body = format!(
+            "{}{}",
+            header(dir.path()),
+            programs.replace("{dir}", &dir.path().display().to_string())
+        );
         std::fs::write(&conf, body).unwrap();
         let sock = dir.path().join("supervisor.sock");
         let opts = gwe_supervisor::Options {
@@ -84,8 +88,15 @@ impl Daemon {
             nodaemon: true,
             ..Default::default()
         };
-        let thread = std::thread::spawn(move || gwe_supervisor::run(opts).map_err(|e| e.to_string()));
-        let mut d = Daemon { dir, sock, conf, thread: Some(thread), _guard: guard };
+        let thread =
+            std::thread::spawn(move || gwe_supervisor::run(opts).map_err(|e| e.to_string()));
+        let mut d = Daemon {
+            dir,
+            sock,
+            conf,
+            thread: Some(thread),
+            _guard: guard,
+        };
         wait_for("the socket", TIMEOUT, || {
             if d.thread.as_ref().is_some_and(|t| t.is_finished()) {
                 let r = d.thread.take().unwrap().join().unwrap();
@@ -114,7 +125,8 @@ impl Daemon {
 
     /// A call that must succeed.
     pub fn ok(&self, method: &str, params: &[Value]) -> Value {
-        self.call(method, params).unwrap_or_else(|f| panic!("{method}: {f}"))
+        self.call(method, params)
+            .unwrap_or_else(|f| panic!("{method}: {f}"))
     }
 
     /// getProcessInfo(name) as a Value.
@@ -123,16 +135,25 @@ impl Daemon {
     }
 
     pub fn statename(&self, name: &str) -> String {
-        self.info(name).get("statename").and_then(Value::as_str).unwrap_or("").to_owned()
+        self.info(name)
+            .get("statename")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
     }
 
     pub fn pid_of(&self, name: &str) -> i64 {
-        self.info(name).get("pid").and_then(Value::as_int).unwrap_or(0)
+        self.info(name)
+            .get("pid")
+            .and_then(Value::as_int)
+            .unwrap_or(0)
     }
 
     /// Waits until `name` is in `state`.
     pub fn wait_state(&self, name: &str, state: &str) {
-        wait_for(&format!("{name} to be {state}"), TIMEOUT, || (self.statename(name) == state).then_some(()));
+        wait_for(&format!("{name} to be {state}"), TIMEOUT, || {
+            (self.statename(name) == state).then_some(())
+        });
     }
 
     /// The main log's text.
@@ -142,7 +163,9 @@ impl Daemon {
 
     /// Waits until the main log contains `needle`.
     pub fn wait_log(&self, needle: &str) {
-        wait_for(&format!("main log line {needle:?}"), TIMEOUT, || self.mainlog().contains(needle).then_some(()));
+        wait_for(&format!("main log line {needle:?}"), TIMEOUT, || {
+            self.mainlog().contains(needle).then_some(())
+        });
     }
 
     /// Stops the daemon through RPC and waits for the thread.
@@ -151,9 +174,13 @@ impl Daemon {
     }
 
     fn stop_thread(&mut self) -> Result<(), String> {
-        let Some(t) = self.thread.take() else { return Ok(()) };
+        let Some(t) = self.thread.take() else {
+            return Ok(());
+        };
         let _ = self.call("supervisor.shutdown", &[]);
-        wait_for("the daemon to exit", Duration::from_secs(30), || t.is_finished().then_some(()));
+        wait_for("the daemon to exit", Duration::from_secs(30), || {
+            t.is_finished().then_some(())
+        });
         t.join().unwrap()
     }
 }
@@ -187,20 +214,33 @@ pub fn http_bytes(sock: &Path, raw: &[u8]) -> Vec<u8> {
 /// (status code, body) of a Content-Length response.
 pub fn split_response(resp: &[u8]) -> (u16, &[u8]) {
     let text = String::from_utf8_lossy(resp);
-    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let at = resp.windows(4).position(|w| w == b"\r\n\r\n").map_or(resp.len(), |i| i + 4);
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let at = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(resp.len(), |i| i + 4);
     (status, &resp[at..])
 }
 
 /// Lines of a file (empty if missing).
 pub fn lines(p: &Path) -> Vec<String> {
-    std::fs::read_to_string(p).unwrap_or_default().lines().map(str::to_owned).collect()
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Whether a pid is alive (and not a zombie).
 pub fn alive(pid: i64) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s.rfind(')').is_some_and(|i| !s[i + 1..].trim_start().starts_with('Z')),
+        Ok(s) => s
+            .rfind(')')
+            .is_some_and(|i| !s[i + 1..].trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }

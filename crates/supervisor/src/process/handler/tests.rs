@@ -15,7 +15,10 @@ fn started(m: &mut Machine, c: &ProcessConfig, t: Instant) {
     let fx = m.spawned(&c.name, 42);
     assert_eq!(
         fx,
-        vec![Effect::Log(Level::Info, "spawned: 'app' with pid 42".into())]
+        vec![Effect::Log(
+            Level::Info,
+            "spawned: 'app' with pid 42".into()
+        )]
     );
     assert_eq!(m.state, Starting);
 }
@@ -34,13 +37,19 @@ fn autostart_only_when_never_started_and_allowed() {
     let c = cfg();
     let t = Instant::now();
     let mut m = Machine::default();
-    assert!(m.tick(&c, t, false).is_empty(), "no start while shutting down");
+    assert!(
+        m.tick(&c, t, false).is_empty(),
+        "no start while shutting down"
+    );
     let mut c2 = c.clone();
     c2.autostart = false;
     assert!(m.tick(&c2, t, true).is_empty());
     assert_eq!(m.tick(&c, t, true), vec![Effect::Spawn]);
     m.laststart = Some(t);
-    assert!(m.tick(&c, t, true).is_empty(), "a stopped, once-started process stays stopped");
+    assert!(
+        m.tick(&c, t, true).is_empty(),
+        "a stopped, once-started process stays stopped"
+    );
 }
 
 #[test]
@@ -66,14 +75,81 @@ fn exit_cases_table() {
     // (startsecs, seconds up before exit, exit, autorestart, expected state, restart?, log)
     use AutoRestart as A;
     let rows: &[(u64, u64, ExitStatus, A, ProcessState, bool, &str)] = &[
-        (1, 0, ExitStatus::Code(0), A::Unexpected, Backoff, true, "exited: app (exit status 0; not expected)"),
-        (1, 5, ExitStatus::Code(0), A::Unexpected, Exited, false, "exited: app (exit status 0; expected)"),
-        (1, 5, ExitStatus::Code(3), A::Unexpected, Exited, true, "exited: app (exit status 3; not expected)"),
-        (1, 5, ExitStatus::Code(0), A::True, Exited, true, "exited: app (exit status 0; expected)"),
-        (1, 5, ExitStatus::Code(3), A::False, Exited, false, "exited: app (exit status 3; not expected)"),
-        (1, 5, ExitStatus::Signal { sig: 9, core: false }, A::Unexpected, Exited, true, "exited: app (terminated by SIGKILL; not expected)"),
-        (0, 0, ExitStatus::Code(1), A::Unexpected, Exited, true, "exited: app (exit status 1; not expected)"),
-        (10, 9, ExitStatus::Code(0), A::False, Backoff, true, "exited: app (exit status 0; not expected)"),
+        (
+            1,
+            0,
+            ExitStatus::Code(0),
+            A::Unexpected,
+            Backoff,
+            true,
+            "exited: app (exit status 0; not expected)",
+        ),
+        (
+            1,
+            5,
+            ExitStatus::Code(0),
+            A::Unexpected,
+            Exited,
+            false,
+            "exited: app (exit status 0; expected)",
+        ),
+        (
+            1,
+            5,
+            ExitStatus::Code(3),
+            A::Unexpected,
+            Exited,
+            true,
+            "exited: app (exit status 3; not expected)",
+        ),
+        (
+            1,
+            5,
+            ExitStatus::Code(0),
+            A::True,
+            Exited,
+            true,
+            "exited: app (exit status 0; expected)",
+        ),
+        (
+            1,
+            5,
+            ExitStatus::Code(3),
+            A::False,
+            Exited,
+            false,
+            "exited: app (exit status 3; not expected)",
+        ),
+        (
+            1,
+            5,
+            ExitStatus::Signal {
+                sig: 9,
+                core: false,
+            },
+            A::Unexpected,
+            Exited,
+            true,
+            "exited: app (terminated by SIGKILL; not expected)",
+        ),
+        (
+            0,
+            0,
+            ExitStatus::Code(1),
+            A::Unexpected,
+            Exited,
+            true,
+            "exited: app (exit status 1; not expected)",
+        ),
+        (
+            10,
+            9,
+            ExitStatus::Code(0),
+            A::False,
+            Backoff,
+            true,
+            "exited: app (exit status 0; not expected)",
+        ),
     ];
     for (i, &(startsecs, up, status, auto, want, restarts, line)) in rows.iter().enumerate() {
         let mut c = cfg();
@@ -93,7 +169,11 @@ fn exit_cases_table() {
         assert_eq!(m.pid, 0);
         let later = now + Duration::from_secs(u64::from(m.backoff));
         let again = m.tick(&c, later, true);
-        assert_eq!(again.contains(&Effect::Spawn), restarts, "row {i}: {again:?}");
+        assert_eq!(
+            again.contains(&Effect::Spawn),
+            restarts,
+            "row {i}: {again:?}"
+        );
     }
 }
 
@@ -120,7 +200,9 @@ fn backoff_is_linear_and_gives_up_after_one_plus_startretries_attempts() {
         assert_eq!(m.delay, Some(t + Duration::from_secs(u64::from(attempts))));
         if m.backoff <= c.startretries {
             // not yet due
-            assert!(m.tick(&c, t + Duration::from_millis(999 * round), true).is_empty());
+            assert!(m
+                .tick(&c, t + Duration::from_millis(999 * round), true)
+                .is_empty());
             t += Duration::from_secs(u64::from(attempts));
         } else {
             fatal_log = logs(&m.tick(&c, t, true));
@@ -132,7 +214,10 @@ fn backoff_is_linear_and_gives_up_after_one_plus_startretries_attempts() {
         fatal_log,
         ["gave up: app entered FATAL state, too many start retries too quickly"]
     );
-    assert!(m.tick(&c, t + Duration::from_secs(100), true).is_empty(), "FATAL stays");
+    assert!(
+        m.tick(&c, t + Duration::from_secs(100), true).is_empty(),
+        "FATAL stays"
+    );
 }
 
 #[test]
@@ -160,7 +245,10 @@ fn spawn_error_goes_to_backoff_then_fatal() {
     let fx = m.spawn_failed(&c.name, "can't find command 'nope'".into(), t);
     assert_eq!(logs(&fx), ["spawnerr: can't find command 'nope'"]);
     assert_eq!(m.state, Backoff);
-    assert_eq!(m.tick(&c, t + Duration::from_secs(1), true), vec![Effect::Spawn]);
+    assert_eq!(
+        m.tick(&c, t + Duration::from_secs(1), true),
+        vec![Effect::Spawn]
+    );
     m.begin_spawn(&c.name, t);
     m.spawn_failed(&c.name, "can't find command 'nope'".into(), t);
     m.tick(&c, t, true);
@@ -179,18 +267,34 @@ fn stop_sends_stopsignal_then_sigkill_after_stopwaitsecs() {
     let mut m = Machine::default();
     started(&mut m, &c, t);
     let fx = m.stop(&c, t).unwrap();
-    assert!(fx.contains(&Effect::Signal { sig: libc::SIGINT, group: true }));
+    assert!(fx.contains(&Effect::Signal {
+        sig: libc::SIGINT,
+        group: true
+    }));
     assert_eq!(m.state, Stopping);
     assert_eq!(m.deadline(&c), Some(t + Duration::from_secs(5)));
     assert!(m.tick(&c, t + Duration::from_secs(4), true).is_empty());
     let fx = m.tick(&c, t + Duration::from_secs(5), true);
-    assert!(fx.contains(&Effect::Signal { sig: libc::SIGKILL, group: true }));
+    assert!(fx.contains(&Effect::Signal {
+        sig: libc::SIGKILL,
+        group: true
+    }));
     assert_eq!(logs(&fx), ["killing 'app' (42) with SIGKILL"]);
     assert_eq!(m.state, Stopping);
-    let fx = m.exited(&c, ExitStatus::Signal { sig: 9, core: false }, t + Duration::from_secs(5));
+    let fx = m.exited(
+        &c,
+        ExitStatus::Signal {
+            sig: 9,
+            core: false,
+        },
+        t + Duration::from_secs(5),
+    );
     assert_eq!(m.state, Stopped);
     assert_eq!(logs(&fx), ["stopped: app (terminated by SIGKILL)"]);
-    assert!(m.tick(&c, t + Duration::from_secs(9), true).is_empty(), "no restart after stop");
+    assert!(
+        m.tick(&c, t + Duration::from_secs(9), true).is_empty(),
+        "no restart after stop"
+    );
 }
 
 #[test]
@@ -218,7 +322,10 @@ fn shutdown_gives_up_backoff_and_stops_running() {
     let mut m = Machine::default();
     started(&mut m, &c, t);
     let fx = m.stop_for_shutdown(&c, t);
-    assert!(fx.contains(&Effect::Signal { sig: libc::SIGTERM, group: false }));
+    assert!(fx.contains(&Effect::Signal {
+        sig: libc::SIGTERM,
+        group: false
+    }));
     assert_eq!(m.state, Stopping);
 }
 
@@ -251,6 +358,9 @@ fn signal_needs_a_pid() {
     m.pid = 9;
     assert_eq!(
         m.signal("app", libc::SIGHUP).unwrap(),
-        vec![Effect::Signal { sig: libc::SIGHUP, group: false }]
+        vec![Effect::Signal {
+            sig: libc::SIGHUP,
+            group: false
+        }]
     );
 }

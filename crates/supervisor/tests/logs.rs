@@ -1,0 +1,281 @@
+//! Child output capture and log files against the in-process daemon: AUTO
+//! names, NONE, explicit paths, redirect_stderr, rotation, reading/tailing/
+//! clearing through RPC, and a broken log path that must not stop anything.
+
+mod common;
+
+use common::{lines, s, script, wait_for, Daemon, TIMEOUT};
+use gwe_supervisor_client::Value;
+
+fn logfile(d: &Daemon, name: &str, key: &str) -> String {
+    d.info(name)
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+#[test]
+fn auto_none_explicit_and_redirect() {
+    let d = Daemon::start(
+        "[program:auto]\ncommand = {dir}/both.sh\nstartsecs = 0\nautorestart = false\n\n\
+         [program:none]\ncommand = {dir}/both.sh\nstartsecs = 0\nautorestart = false\nstdout_logfile = NONE\nstderr_logfile = NONE\n\n\
+         [program:explicit]\ncommand = {dir}/both.sh\nstartsecs = 0\nautorestart = false\nstdout_logfile = {dir}/ex.out\nstderr_logfile = {dir}/ex.err\n\n\
+         [program:redir]\ncommand = {dir}/both.sh\nstartsecs = 0\nautorestart = false\nredirect_stderr = true\nstdout_logfile = {dir}/redir.log\n",
+        |dir| {
+            script(dir, "both.sh", "echo to-stdout\necho to-stderr >&2");
+        },
+    );
+    for n in ["auto", "none", "explicit", "redir"] {
+        d.wait_state(n, "EXITED");
+    }
+    let out = logfile(&d, "auto", "stdout_logfile");
+    let err = logfile(&d, "auto", "stderr_logfile");
+    let dir = d.dir.path().display().to_string();
+    assert!(
+        out.starts_with(&format!("{dir}/auto-stdout---supervisor-")) && out.ends_with(".log"),
+        "{out}"
+    );
+    assert!(
+        err.starts_with(&format!("{dir}/auto-stderr---supervisor-")),
+        "{err}"
+    );
+    wait_for("auto logs", TIMEOUT, || {
+        (std::fs::read_to_string(&out).ok()? == "to-stdout\n"
+            && std::fs::read_to_string(&err).ok()? == "to-stderr\n")
+            .then_some(())
+    });
+    assert_eq!(logfile(&d, "none", "stdout_logfile"), "");
+    let f = d
+        .call(
+            "supervisor.readProcessStdoutLog",
+            &[s("none"), Value::Int(0), Value::Int(0)],
+        )
+        .unwrap_err();
+    assert_eq!(f.code, 20, "NO_FILE: {f}");
+    wait_for("explicit logs", TIMEOUT, || {
+        (lines(&d.path("ex.out")) == ["to-stdout"] && lines(&d.path("ex.err")) == ["to-stderr"])
+            .then_some(())
+    });
+    wait_for("redirected", TIMEOUT, || {
+        let mut l = lines(&d.path("redir.log"));
+        l.sort();
+        (l == ["to-stderr", "to-stdout"]).then_some(())
+    });
+    assert_eq!(logfile(&d, "redir", "stderr_logfile"), "");
+}
+
+#[test]
+fn rotation_by_maxbytes_with_backups() {
+    let d = Daemon::start(
+        "[program:big]\ncommand = {dir}/big.sh\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/big.log\nstdout_logfile_maxbytes = 1KB\nstdout_logfile_backups = 2\n",
+        |dir| {
+            // 30 chunks of 6 lines of 100 bytes, a little apart, numbered 0..179
+            script(
+                dir,
+                "big.sh",
+                "i=0\nwhile [ $i -lt 180 ]; do printf '%099d\\n' $i; i=$((i+1)); [ $((i % 6)) -eq 0 ] && sleep 0.01; done",
+            );
+        },
+    );
+    d.wait_state("big", "EXITED");
+    let p = |s: &str| d.path(s);
+    wait_for("last line written", TIMEOUT, || {
+        let all = ["big.log.2", "big.log.1", "big.log"]
+            .map(|f| std::fs::read_to_string(p(f)).unwrap_or_default())
+            .concat();
+        all.ends_with(&format!("{:099}\n", 179)).then_some(())
+    });
+    assert!(p("big.log.1").exists(), "rotated at least once");
+    assert!(!p("big.log.3").exists(), "only 2 backups");
+    for f in ["big.log.1", "big.log.2"] {
+        if let Ok(m) = std::fs::metadata(p(f)) {
+            assert!(m.len() >= 1024, "{f} rotated at >= maxbytes: {}", m.len());
+        }
+    }
+    // what is kept is an unbroken tail of the output, in order
+    let kept = ["big.log.2", "big.log.1", "big.log"]
+        .map(|f| std::fs::read_to_string(p(f)).unwrap_or_default())
+        .concat();
+    let nums: Vec<u32> = kept.lines().map(|l| l.parse().unwrap()).collect();
+    assert!(nums.windows(2).all(|w| w[1] == w[0] + 1), "{nums:?}");
+    assert_eq!(nums.last(), Some(&179));
+    assert!(std::fs::metadata(p("big.log")).unwrap().len() < 1024);
+}
+
+#[test]
+fn read_tail_and_clear_through_rpc() {
+    let d = Daemon::start(
+        "[program:talk]\ncommand = {dir}/talk.sh\nstartsecs = 0\n",
+        |dir| {
+            script(
+                dir,
+                "talk.sh",
+                "echo 0123456789\necho oops >&2\nexec sleep 1000",
+            );
+        },
+    );
+    wait_for("output", TIMEOUT, || {
+        (d.ok(
+            "supervisor.readProcessStdoutLog",
+            &[s("talk"), Value::Int(0), Value::Int(0)],
+        ) == s("0123456789\n"))
+        .then_some(())
+    });
+    assert_eq!(
+        d.ok(
+            "supervisor.readProcessStdoutLog",
+            &[s("talk"), Value::Int(-5), Value::Int(0)]
+        ),
+        s("6789\n")
+    );
+    assert_eq!(
+        d.ok(
+            "supervisor.readProcessLog",
+            &[s("talk"), Value::Int(2), Value::Int(3)]
+        ),
+        s("234")
+    );
+    wait_for("stderr", TIMEOUT, || {
+        (d.ok(
+            "supervisor.readProcessStderrLog",
+            &[s("talk"), Value::Int(0), Value::Int(0)],
+        ) == s("oops\n"))
+        .then_some(())
+    });
+    let f = d
+        .call(
+            "supervisor.readProcessStdoutLog",
+            &[s("talk"), Value::Int(-5), Value::Int(2)],
+        )
+        .unwrap_err();
+    assert_eq!(f.code, 3, "BAD_ARGUMENTS");
+    let t = d.ok(
+        "supervisor.tailProcessStdoutLog",
+        &[s("talk"), Value::Int(0), Value::Int(4)],
+    );
+    assert_eq!(
+        t,
+        Value::Array(vec![s("789\n"), Value::Int(11), Value::Bool(true)])
+    );
+    let t = d.ok(
+        "supervisor.tailProcessStderrLog",
+        &[s("talk"), Value::Int(0), Value::Int(100)],
+    );
+    assert_eq!(
+        t,
+        Value::Array(vec![s("oops\n"), Value::Int(5), Value::Bool(false)])
+    );
+    assert_eq!(
+        d.ok("supervisor.clearProcessLogs", &[s("talk")]),
+        Value::Bool(true)
+    );
+    assert_eq!(
+        d.ok(
+            "supervisor.readProcessStdoutLog",
+            &[s("talk"), Value::Int(0), Value::Int(0)]
+        ),
+        s("")
+    );
+    let all = d.ok("supervisor.clearAllProcessLogs", &[]);
+    assert_eq!(
+        all.as_array().unwrap()[0]
+            .get("status")
+            .and_then(Value::as_int),
+        Some(80)
+    );
+    // main log
+    let main = d.ok("supervisor.readLog", &[Value::Int(0), Value::Int(0)]);
+    assert!(main.as_str().unwrap().contains("spawned: 'talk'"));
+    assert_eq!(d.ok("supervisor.clearLog", &[]), Value::Bool(true));
+    let main = d.ok("supervisor.readLog", &[Value::Int(0), Value::Int(0)]);
+    assert!(
+        main.as_str().unwrap().contains("reopening log file")
+            && !main.as_str().unwrap().contains("spawned"),
+        "{main:?}"
+    );
+    // sendProcessStdin reaches the child
+    assert_eq!(
+        d.call("supervisor.sendProcessStdin", &[s("talk"), Value::Int(1)])
+            .unwrap_err()
+            .code,
+        2
+    );
+}
+
+#[test]
+fn stdin_is_delivered() {
+    let d = Daemon::start(
+        "[program:cat]\ncommand = cat\nstartsecs = 0\nstdout_logfile = {dir}/cat.log\n",
+        |_| {},
+    );
+    d.wait_state("cat", "RUNNING");
+    assert_eq!(
+        d.ok(
+            "supervisor.sendProcessStdin",
+            &[s("cat"), s("hello stdin\n")]
+        ),
+        Value::Bool(true)
+    );
+    wait_for("echoed", TIMEOUT, || {
+        (lines(&d.path("cat.log")) == ["hello stdin"]).then_some(())
+    });
+    d.ok("supervisor.stopProcess", &[s("cat")]);
+    assert_eq!(
+        d.call("supervisor.sendProcessStdin", &[s("cat"), s("x")])
+            .unwrap_err()
+            .code,
+        70
+    );
+}
+
+#[test]
+fn unwritable_log_never_blocks_the_child_or_other_apps() {
+    let d = Daemon::start(
+        "[program:lost]\ncommand = {dir}/flood.sh\nstartsecs = 0\nautorestart = false\nstdout_logfile = {dir}/adir\n\n\
+         [program:full]\ncommand = {dir}/flood.sh\nstartsecs = 0\nautorestart = false\nstdout_logfile = /dev/full\nstdout_logfile_maxbytes = 0\n\n\
+         [program:fine]\ncommand = {dir}/fine.sh\nstartsecs = 0\nautorestart = false\nstdout_logfile = {dir}/fine.log\n",
+        |dir| {
+            // the log "file" is a directory: every open fails with EISDIR
+            std::fs::create_dir(dir.join("adir")).unwrap();
+            // 4 MiB: far more than a pipe holds, so a reader that stopped draining would block it
+            script(dir, "flood.sh", "head -c 4194304 /dev/zero\necho done >&2");
+            script(dir, "fine.sh", "echo fine");
+        },
+    );
+    d.wait_state("lost", "EXITED");
+    d.wait_state("full", "EXITED");
+    d.wait_state("fine", "EXITED");
+    wait_for("fine logged", TIMEOUT, || {
+        (lines(&d.path("fine.log")) == ["fine"]).then_some(())
+    });
+    d.wait_log("cannot write lost stdout log, dropping output");
+    d.wait_log("cannot write full stdout log, dropping output");
+    let log = d.mainlog();
+    assert_eq!(
+        log.matches("cannot write lost stdout log").count(),
+        1,
+        "logged once\n{log}"
+    );
+    // still serving
+    assert_eq!(
+        d.ok("supervisor.getState", &[])
+            .get("statename")
+            .and_then(Value::as_str),
+        Some("RUNNING")
+    );
+}
+
+#[test]
+fn many_megabytes_are_captured_exactly() {
+    let d = Daemon::start(
+        "[program:bulk]\ncommand = head -c 67108864 /dev/urandom\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/bulk.log\nstdout_logfile_maxbytes = 0\n",
+        |_| {},
+    );
+    d.wait_state("bulk", "EXITED");
+    wait_for("64 MiB captured", TIMEOUT, || {
+        (std::fs::metadata(d.path("bulk.log")).ok()?.len() == 64 << 20).then_some(())
+    });
+}
