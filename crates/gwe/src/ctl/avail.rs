@@ -33,7 +33,7 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
             "name": name, "group": i.group, "inuse": i.inuse, "autostart": i.autostart,
             "group_prio": i.group_prio, "process_prio": i.process_prio,
         }));
-        ctl.line(format!("{name:<32} {inuse:<9} {auto:<9} {prio}"));
+        ctl.info(format!("{name:<32} {inuse:<9} {auto:<9} {prio}"));
     }
     ctl.set_json(serde_json::Value::Array(json));
     Ok(())

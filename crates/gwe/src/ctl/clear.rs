@@ -40,7 +40,7 @@ fn run_inner(ctl: &mut Ctl, args: &[String], json: &mut Vec<serde_json::Value>) 
     let mut emit = |ctl: &mut Ctl, r: &GroupResult| -> CmdResult {
         let m = message(r)?;
         json.push(result_json(r, &m));
-        ctl.line(m);
+        ctl.info(m);
         ctl.exit_from_fault(r.status, None);
         Ok(())
     };

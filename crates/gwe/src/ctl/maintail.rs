@@ -23,7 +23,7 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
         };
         if what == "f" {
             let stream = ctl.client.mainlogtail();
-            return super::tail::follow(ctl, stream);
+            return super::tail::follow(ctl, "/mainlogtail", stream);
         }
         match super::tail::parse_py_int(what) {
             Some(n) => bytes = n,
@@ -38,9 +38,8 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
         Ok(text) => {
             if ctl.json {
                 ctl.set_json(serde_json::json!({"text": text}));
-            } else {
-                ctl.line(text);
             }
+            ctl.info(text);
         }
         Err(ClientError::Fault(f)) => {
             ctl.exit = exit::GENERIC;

@@ -90,6 +90,15 @@ impl Ctl {
         buf.push('\n');
     }
 
+    /// A line of normal output that the `--json` document already carries
+    /// (dropped in JSON mode).
+    pub fn info(&mut self, s: impl AsRef<str>) {
+        if !self.json {
+            self.out.push_str(s.as_ref());
+            self.out.push('\n');
+        }
+    }
+
     /// Sets the JSON document printed in `--json` mode.
     pub fn set_json(&mut self, v: serde_json::Value) {
         if self.json {
@@ -305,7 +314,9 @@ fn dispatch(ctl: &mut Ctl, cmd: &str, args: &[String]) -> CmdResult {
 fn report_failure(ctl: &mut Ctl, f: Failure) {
     ctl.exit = exit::GENERIC;
     let msg = match f {
-        Failure::Client(ClientError::Unauthorized) => "Server requires authentication".to_owned(),
+        // supervisorctl prints this, then runs the command again (a quirk of
+        // its onecmd), which fails the same way and prints the error.
+        Failure::Client(ClientError::Unauthorized) => "Server requires authentication\nerror: <class 'xmlrpc.client.ProtocolError'>, <ProtocolError for 127.0.0.1/RPC2: 401 Unauthorized>".to_owned(),
         Failure::Client(ClientError::NoSuchFile { .. }) => {
             "error: <class 'FileNotFoundError'>, [Errno 2] No such file or directory".to_owned()
         }

@@ -11,21 +11,21 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
     if args.is_empty() {
         let pid = ctl.client.get_pid()?;
         ctl.set_json(serde_json::json!({"pid": pid}));
-        ctl.line(pid.to_string());
+        ctl.info(pid.to_string());
         return Ok(());
     }
     let mut json = Vec::new();
     if args.iter().any(|a| a == "all") {
         for info in ctl.client.get_all_process_info()? {
             json.push(serde_json::json!({"name": make_namespec(&info.group, &info.name), "pid": info.pid}));
-            ctl.line(info.pid.to_string());
+            ctl.info(info.pid.to_string());
         }
     } else {
         for name in args {
             match ctl.client.get_process_info(name) {
                 Ok(info) => {
                     json.push(serde_json::json!({"name": name, "pid": info.pid}));
-                    ctl.line(info.pid.to_string());
+                    ctl.info(info.pid.to_string());
                     if info.pid == 0 {
                         ctl.exit = exit::NOT_RUNNING;
                     }

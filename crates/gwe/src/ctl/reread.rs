@@ -44,9 +44,9 @@ fn format_changes(ctl: &mut Ctl, c: &ConfigChanges) {
         }
     }
     if all.is_empty() {
-        ctl.line("No config updates to processes");
+        ctl.info("No config updates to processes");
     }
     for (name, kind) in all {
-        ctl.line(format!("{name}: {kind}"));
+        ctl.info(format!("{name}: {kind}"));
     }
 }

@@ -31,7 +31,7 @@ fn run_inner(
     let mut emit = |ctl: &mut Ctl, r: &GroupResult| -> CmdResult {
         let m = super::stop::message(r, "signalled")?;
         json.push(result_json(r, &m));
-        ctl.line(m);
+        ctl.info(m);
         ctl.exit_from_fault(r.status, None);
         Ok(())
     };

@@ -51,7 +51,7 @@ pub(crate) fn run_inner(
     let mut emit = |ctl: &mut Ctl, r: &GroupResult| -> CmdResult {
         let m = message(r)?;
         json.push(result_json(r, &m));
-        ctl.line(m);
+        ctl.info(m);
         ctl.exit_from_fault(r.status, ignored);
         Ok(())
     };

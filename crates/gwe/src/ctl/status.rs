@@ -80,6 +80,6 @@ fn show(ctl: &mut Ctl, infos: &[&ProcessInfo]) {
             "{spec:<width$}{:<10}{}",
             info.statename, info.description
         ));
-        ctl.line(&line);
+        ctl.info(&line);
     }
 }

@@ -52,7 +52,8 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
         let what = &m[1..];
         if what == "f" {
             let stream = ctl.client.logtail(&name, channel);
-            return follow(ctl, stream);
+            let path = format!("/logtail/{name}/{}", channel.as_str());
+            return follow(ctl, &path, stream);
         }
         match parse_py_int(what) {
             Some(n) => bytes = n,
@@ -69,9 +70,8 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
                 ctl.set_json(
                     serde_json::json!({"name": name, "channel": channel.as_str(), "text": text}),
                 );
-            } else {
-                ctl.line(text);
             }
+            ctl.info(text);
         }
         Err(ClientError::Fault(f)) => {
             ctl.exit = exit::GENERIC;
@@ -99,18 +99,18 @@ pub(crate) fn parse_py_int(s: &str) -> Option<i64> {
 }
 
 /// `_tailf`: prints the banner, then copies the stream to stdout until EOF.
-pub(crate) fn follow(ctl: &mut Ctl, stream: Result<LogStream, ClientError>) -> CmdResult {
+pub(crate) fn follow(
+    ctl: &mut Ctl,
+    path: &str,
+    stream: Result<LogStream, ClientError>,
+) -> CmdResult {
     ctl.line("==> Press Ctrl-C to exit <==");
     ctl.flush();
     let mut stream = match stream {
         Ok(s) => s,
-        Err(ClientError::Status {
-            url,
-            status,
-            reason,
-        }) => {
+        Err(ClientError::Status { url, status, .. }) => {
             // supervisorctl's HTTP listener reports errors on stderr.
-            eprintln!("{url} {status} {reason}");
+            eprintln!("{url}{path} Cannot read, status code {status}");
             return Ok(());
         }
         Err(e) => return Err(e.into()),

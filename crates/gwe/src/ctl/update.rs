@@ -16,7 +16,7 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
 fn run_inner(ctl: &mut Ctl, args: &[String], actions: &mut Vec<serde_json::Value>) -> CmdResult {
     let mut log = |ctl: &mut Ctl, name: &str, msg: &str| {
         actions.push(serde_json::json!({"group": name, "action": msg}));
-        ctl.line(format!("{name}: {msg}"));
+        ctl.info(format!("{name}: {msg}"));
     };
     let changes = match ctl.client.reload_config() {
         Ok(c) => c,

@@ -14,6 +14,6 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
     }
     let v = ctl.client.get_supervisor_version()?;
     ctl.set_json(serde_json::json!({"version": v}));
-    ctl.line(v);
+    ctl.info(v);
     Ok(())
 }
