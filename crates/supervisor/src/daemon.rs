@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 
@@ -167,6 +168,18 @@ async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
             r.name, r.pid
         ));
     }
+    raise_limit(
+        &log,
+        Resource::RLIMIT_NOFILE,
+        config.supervisord.minfds,
+        "minfds",
+    );
+    raise_limit(
+        &log,
+        Resource::RLIMIT_NPROC,
+        config.supervisord.minprocs,
+        "minprocs",
+    );
     // SAFETY: umask(2) only sets the mask.
     unsafe { libc::umask(config.supervisord.umask as libc::mode_t) };
     if !config.supervisord.nocleanup {
@@ -195,6 +208,23 @@ async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
     let _ = std::fs::remove_file(&pidfile);
     log.info("supervisord exited");
     result
+}
+
+/// supervisord's `set_rlimits`: raise a soft limit to at least `min`
+/// (and the hard one too when allowed). A failure is logged, not fatal.
+fn raise_limit(log: &MainLog, resource: Resource, min: u64, option: &str) {
+    let Ok((soft, hard)) = getrlimit(resource) else {
+        return;
+    };
+    if soft >= min {
+        return;
+    }
+    match setrlimit(resource, min, hard.max(min)) {
+        Ok(()) => log.info(&format!("Increased {option} limit to {min}")),
+        Err(e) => log.warn(&format!(
+            "could not raise the limit to {option}={min} (now {soft}): {e}"
+        )),
+    }
 }
 
 /// Signals the loop reacts to.

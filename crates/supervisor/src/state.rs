@@ -413,15 +413,18 @@ impl Supervisor {
     pub fn tick_all(&mut self, now: Instant) {
         let may_start = self.mood == Mood::Running;
         for i in 0..self.order.len() {
-            let (g, n) = self.order[i].clone();
-            let fx = match self.proc_mut(&g, &n) {
-                Some(p) => {
-                    let cfg = p.config.clone();
-                    p.m.tick(&cfg, now, may_start)
+            // no allocation unless the machine has something to do
+            let fx = {
+                let (g, n) = &self.order[i];
+                match self.groups.get_mut(g).and_then(|grp| grp.procs.get_mut(n)) {
+                    Some(p) => p.m.tick(&p.config, now, may_start),
+                    None => continue,
                 }
-                None => continue,
             };
-            self.apply(&g, &n, fx, now);
+            if !fx.is_empty() {
+                let (g, n) = self.order[i].clone();
+                self.apply(&g, &n, fx, now);
+            }
         }
     }
 
@@ -591,8 +594,7 @@ impl Supervisor {
         }
         p.stop_epoch = epoch_now();
         p.stdin = None;
-        let cfg = p.config.clone();
-        let fx = p.m.exited(&cfg, status, now);
+        let fx = p.m.exited(&p.config, status, now);
         self.apply(&g, &n, fx, now);
     }
 
@@ -601,8 +603,7 @@ impl Supervisor {
         let Some(p) = self.proc_mut(group, name) else {
             return Err("no such process".into());
         };
-        let cfg = p.config.clone();
-        let fx = p.m.stop(&cfg, now)?;
+        let fx = p.m.stop(&p.config, now)?;
         self.apply(group, name, fx, now);
         Ok(())
     }
@@ -659,8 +660,7 @@ impl Supervisor {
                 .collect();
             for (g, n) in &keys {
                 if let Some(p) = self.proc_mut(g, n) {
-                    let cfg = p.config.clone();
-                    let fx = p.m.stop_for_shutdown(&cfg, now);
+                    let fx = p.m.stop_for_shutdown(&p.config, now);
                     self.apply(g, n, fx, now);
                 }
             }

@@ -373,3 +373,62 @@ fn signal_process_and_environment() {
         (d.mainlog().matches("spawned: 'env'").count() == 2).then_some(())
     });
 }
+
+#[test]
+fn user_directory_and_umask_are_applied_in_the_child() {
+    let root = unsafe { libc::geteuid() } == 0;
+    let d = Daemon::start(
+        "[program:who]\ncommand = {dir}/who.sh\nstartsecs = 0\nautorestart = false\nuser = nobody\n\
+         directory = {dir}/work\numask = 027\nstdout_logfile = {dir}/who.log\n",
+        |dir| {
+            std::fs::create_dir(dir.join("work")).unwrap();
+            // nobody must be able to traverse to the script and its log
+            std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+            std::fs::set_permissions(dir.join("work"), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+            script(dir, "who.sh", "echo \"$(id -un) $(pwd) $(umask)\"");
+        },
+    );
+    if root {
+        d.wait_state("who", "EXITED");
+        let dir = d.dir.path().display().to_string();
+        wait_for("output", TIMEOUT, || {
+            (lines(&d.path("who.log")) == [format!("nobody {dir}/work 0027")]).then_some(())
+        });
+    } else {
+        // not root: switching users is refused before any fork
+        d.wait_state("who", "FATAL");
+        assert_eq!(
+            d.info("who").get("spawnerr").and_then(Value::as_str),
+            Some("Can't drop privilege as nonroot user")
+        );
+    }
+}
+
+#[test]
+fn inherited_fds_are_not_leaked_into_children() {
+    // an fd without FD_CLOEXEC, as a library or parent might leave behind
+    let leak = unsafe { libc::dup(2) } as u32;
+    assert!(leak > 2);
+    let d = Daemon::start(
+        "[program:fds]\ncommand = {dir}/fds.sh\nstartsecs = 0\nautorestart = false\nstdout_logfile = {dir}/fds.log\n",
+        |dir| {
+            script(dir, "fds.sh", "ls /proc/$$/fd");
+        },
+    );
+    d.wait_state("fds", "EXITED");
+    // the shell sees 0 1 2 and the fd it uses to list the directory
+    wait_for("listing", TIMEOUT, || {
+        let fds: Vec<u32> = lines(&d.path("fds.log"))
+            .iter()
+            .filter_map(|l| l.parse().ok())
+            .collect();
+        (!fds.is_empty()).then_some(fds)
+    });
+    let fds: Vec<u32> = lines(&d.path("fds.log"))
+        .iter()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    assert!(!fds.contains(&leak), "fd {leak} leaked: {fds:?}");
+    assert!(fds.iter().filter(|f| **f > 2).count() <= 1, "{fds:?}");
+    unsafe { libc::close(leak as i32) };
+}

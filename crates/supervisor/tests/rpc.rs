@@ -456,3 +456,43 @@ fn basic_auth_on_the_unix_socket() {
     common::wait_for("exit", common::TIMEOUT, || t.is_finished().then_some(()));
     assert_eq!(t.join().unwrap(), Ok(()));
 }
+
+#[test]
+fn logtail_and_mainlogtail_stream_chunked() {
+    let d = Daemon::start(
+        "[program:t]\ncommand = {dir}/t.sh\nstartsecs = 0\n",
+        |dir| {
+            common::script(
+                dir,
+                "t.sh",
+                "i=0\nwhile :; do i=$((i+1)); echo line-$i; sleep 0.05; done",
+            );
+        },
+    );
+    d.wait_state("t", "RUNNING");
+    for (path, needle) in [
+        ("/logtail/t/stdout", "line-"),
+        ("/logtail/t", "line-"),
+        ("/mainlogtail", "spawned: 't'"),
+    ] {
+        let mut c = UnixStream::connect(&d.sock).unwrap();
+        c.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+        write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&buf).contains(needle) {
+            let n = c.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&buf));
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let text = String::from_utf8_lossy(&buf).to_lowercase();
+        assert!(text.starts_with("http/1.1 200"), "{text}");
+        assert!(text.contains("transfer-encoding: chunked"), "{text}");
+    }
+    // HTTP/1.0: raw stream, closed by the server only when we go away
+    let mut c = UnixStream::connect(&d.sock).unwrap();
+    write!(c, "GET /logtail/t/stderr HTTP/1.0\r\n\r\n").unwrap();
+    let mut head = [0u8; 12];
+    c.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+}
