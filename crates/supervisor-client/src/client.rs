@@ -755,7 +755,8 @@ impl Client {
             .collect()
     }
 
-    /// `system.multicall([...])`: one round trip; each call's own result or fault.
+    /// `system.multicall([...])`: one round trip; each call's own result or fault
+    /// (supervisord's result layout: plain values, faults as structs).
     pub fn multicall(
         &mut self,
         calls: &[(&str, Vec<Value>)],
@@ -778,21 +779,19 @@ impl Client {
         };
         items
             .into_iter()
-            .map(|item| match item {
-                // A success is wrapped in a one-element array.
-                Value::Array(mut one) if one.len() == 1 => Ok(Ok(one.remove(0))),
-                s @ Value::Struct(_) => {
-                    let code = s.get("faultCode").and_then(Value::as_int);
-                    let msg = s.get("faultString").and_then(Value::as_str);
-                    match (code, msg) {
-                        (Some(code), Some(msg)) => Ok(Err(Fault {
-                            code,
-                            message: msg.to_owned(),
-                        })),
-                        _ => Err(Self::shape(m, "malformed fault entry".into())),
-                    }
+            .map(|item| {
+                // supervisord returns each result as is (not wrapped in a
+                // one-element array as the multicall spec has it) and each
+                // fault as a {faultCode, faultString} struct.
+                let code = item.get("faultCode").and_then(Value::as_int);
+                let msg = item.get("faultString").and_then(Value::as_str);
+                match (code, msg) {
+                    (Some(code), Some(msg)) => Ok(Err(Fault {
+                        code,
+                        message: msg.to_owned(),
+                    })),
+                    _ => Ok(Ok(item)),
                 }
-                _ => Err(Self::shape(m, "entry neither [value] nor fault".into())),
             })
             .collect()
     }
