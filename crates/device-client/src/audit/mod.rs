@@ -38,6 +38,8 @@ pub const DEFAULT_AUDIT_DB: &str = "/var/lib/gwe/ifaces.db";
 pub const AUDIT_DB_ENV: &str = "GWE_AUDIT_DB";
 /// A process prunes old rows after writing this many.
 pub const PRUNE_EVERY: u64 = 256;
+/// How long the writer waits for more rows before committing a batch.
+pub const BATCH_LINGER: Duration = Duration::from_millis(5);
 /// Rows waiting for the writer thread before new ones are dropped.
 pub const QUEUE_CAPACITY: usize = 4096;
 
@@ -254,14 +256,18 @@ fn writer_loop(config: AuditConfig, rx: Receiver<Msg>, stats: Arc<AuditStats>) {
     let mut batch: Vec<Box<AuditRecord>> = Vec::with_capacity(64);
     let mut flushes = Vec::new();
     while let Ok(first) = rx.recv() {
-        let mut push = |m: Msg, batch: &mut Vec<Box<AuditRecord>>| match m {
+        let push = |m: Msg, batch: &mut Vec<Box<AuditRecord>>, flushes: &mut Vec<_>| match m {
             Msg::Row(r) => batch.push(r),
             Msg::Flush(t) => flushes.push(t),
         };
-        push(first, &mut batch);
-        while batch.len() < 512 {
-            match rx.try_recv() {
-                Ok(m) => push(m, &mut batch),
+        push(first, &mut batch, &mut flushes);
+        // Linger briefly for more rows so a busy client commits one transaction per
+        // burst instead of one per request; a flush request commits at once.
+        let linger_until = std::time::Instant::now() + BATCH_LINGER;
+        while batch.len() < 512 && flushes.is_empty() {
+            let left = linger_until.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(m) => push(m, &mut batch, &mut flushes),
                 Err(_) => break,
             }
         }

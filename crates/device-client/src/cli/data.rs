@@ -138,8 +138,9 @@ pub async fn poll(cli: &Cli, a: &PollArgs) -> anyhow::Result<()> {
                     } else {
                         println!("{value}");
                     }
-                    // Next poll: strictly after this point (one-second resolution).
-                    since = last_modified.map(|t| t + 1).or(since);
+                    // Pass Last-Modified back: the server answers points written
+                    // after it, so none is missed.
+                    since = last_modified.or(since);
                 }
                 PollOutcome::NotModified => {
                     if cli.json && !a.follow {
