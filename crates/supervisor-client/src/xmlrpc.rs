@@ -234,7 +234,9 @@ pub fn escape_into(out: &mut String, s: &str) {
 pub fn encode_value(out: &mut String, v: &Value) {
     match v {
         Value::Int(i) => {
-            let _ = writeln!(out, "<value><int>{i}</int></value>");
+            out.push_str("<value><int>");
+            push_int(out, *i);
+            out.push_str("</int></value>\n");
         }
         Value::Bool(b) => {
             out.push_str(if *b {
@@ -278,6 +280,26 @@ pub fn encode_value(out: &mut String, v: &Value) {
         }
         Value::Nil => out.push_str("<value><nil/></value>"),
     }
+}
+
+/// Appends the decimal form of `i` without going through `fmt`.
+fn push_int(out: &mut String, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    let mut n = i.unsigned_abs();
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push('-');
+    }
+    // The buffer holds ASCII digits only.
+    out.push_str(std::str::from_utf8(&buf[pos..]).unwrap_or("0"));
 }
 
 /// Python's `repr(float)` spelling where it matters to a reader: `inf`, `-inf`,
@@ -540,29 +562,32 @@ impl<'a> Parser<'a> {
                 }
                 return Ok(Tok::Text(self.decode_text(raw, self.tok_pos)?));
             }
-            if let Some(r) = rest.strip_prefix("<!--") {
-                let end = r.find("-->").ok_or(XmlRpcError::UnexpectedEof)?;
-                self.pos += 4 + end + 3;
-                continue;
-            }
-            if let Some(r) = rest.strip_prefix("<![CDATA[") {
-                if self.open.is_empty() {
-                    return Err(self.syntax(self.tok_pos, "CDATA outside the root element"));
+            match rest.as_bytes().get(1) {
+                Some(b'!') => {
+                    if let Some(r) = rest.strip_prefix("<!--") {
+                        let end = r.find("-->").ok_or(XmlRpcError::UnexpectedEof)?;
+                        self.pos += 4 + end + 3;
+                        continue;
+                    }
+                    if let Some(r) = rest.strip_prefix("<![CDATA[") {
+                        if self.open.is_empty() {
+                            return Err(self.syntax(self.tok_pos, "CDATA outside the root element"));
+                        }
+                        let end = r.find("]]>").ok_or(XmlRpcError::UnexpectedEof)?;
+                        self.pos += 9 + end + 3;
+                        return Ok(Tok::Text(normalize_newlines(&r[..end])));
+                    }
+                    if rest.starts_with("<!DOCTYPE") || rest.starts_with("<!doctype") {
+                        return Err(XmlRpcError::Doctype(self.tok_pos));
+                    }
+                    return Err(self.syntax(self.tok_pos, "unsupported markup declaration"));
                 }
-                let end = r.find("]]>").ok_or(XmlRpcError::UnexpectedEof)?;
-                self.pos += 9 + end + 3;
-                return Ok(Tok::Text(normalize_newlines(&r[..end])));
-            }
-            if rest.starts_with("<!DOCTYPE") || rest.starts_with("<!doctype") {
-                return Err(XmlRpcError::Doctype(self.tok_pos));
-            }
-            if rest.starts_with("<!") {
-                return Err(self.syntax(self.tok_pos, "unsupported markup declaration"));
-            }
-            if let Some(r) = rest.strip_prefix("<?") {
-                let end = r.find("?>").ok_or(XmlRpcError::UnexpectedEof)?;
-                self.pos += 2 + end + 2;
-                continue;
+                Some(b'?') => {
+                    let end = rest[2..].find("?>").ok_or(XmlRpcError::UnexpectedEof)?;
+                    self.pos += 2 + end + 2;
+                    continue;
+                }
+                _ => {}
             }
             if let Some(r) = rest.strip_prefix("</") {
                 let name_len = name_len(r);
@@ -644,7 +669,7 @@ impl<'a> Parser<'a> {
 
     /// Decodes entity and character references and normalises line ends.
     fn decode_text(&self, raw: &'a str, at: usize) -> Result<Cow<'a, str>, XmlRpcError> {
-        if !raw.contains(['&', '\r']) {
+        if !raw.bytes().any(|b| b == b'&' || b == b'\r') {
             return Ok(Cow::Borrowed(raw));
         }
         let raw = normalize_newlines(raw);
@@ -912,7 +937,10 @@ fn name_len(s: &str) -> usize {
 }
 
 fn local(name: &str) -> &str {
-    name.rsplit(':').next().unwrap_or(name)
+    match name.bytes().rposition(|b| b == b':') {
+        Some(i) => &name[i + 1..],
+        None => name,
+    }
 }
 
 /// XML end-of-line handling: `\r\n` and lone `\r` become `\n`.
