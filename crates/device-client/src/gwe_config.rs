@@ -7,8 +7,9 @@
 //!
 //! An empty `server_url` means `https://<model>.m2.exosite.io` (Murano: the model is
 //! the product id). A value written `''` counts as empty, as the engine prints it.
-//! Only this small subset of the INI dialect is read here (sections, `key = value` /
-//! `key: value`, `#`/`;` comment lines), which is all these two files use.
+//! Both files are read with `gwe-ini` (Python RawConfigParser's dialect, as the
+//! original engine wrote them). An unreadable or malformed file leaves its values
+//! unset, with a warning.
 
 use std::path::{Path, PathBuf};
 
@@ -54,11 +55,10 @@ impl GatewaySettings {
     pub fn load(dir: &Path) -> GatewaySettings {
         let gw = read(&dir.join(GATEWAY_CFG));
         let en = read(&dir.join(ENGINE_CONFIG));
-        let get = |doc: &[(String, String, String)], section: &str, key: &str| {
-            doc.iter()
-                .rev()
-                .find(|(s, k, _)| s == section && k == key)
-                .map(|(_, _, v)| v.clone())
+        let get = |doc: &Option<gwe_ini::Ini>, section: &str, key: &str| {
+            doc.as_ref()
+                .and_then(|d| d.get(section, key))
+                .map(|e| e.value.trim().to_string())
                 .filter(|v| !v.is_empty() && v != "''" && v != "\"\"")
         };
         GatewaySettings {
@@ -83,36 +83,18 @@ impl GatewaySettings {
     }
 }
 
-/// `(section, key, value)` triples of a small INI file; empty when unreadable.
-fn read(path: &Path) -> Vec<(String, String, String)> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return Vec::new();
-    };
-    parse(&text)
-}
-
-fn parse(text: &str) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    let mut section = String::new();
-    for line in text.lines() {
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix('[') {
-            if let Some(end) = rest.rfind(']') {
-                section = rest[..end].to_string();
-            }
-            continue;
-        }
-        let split = t.find(['=', ':']);
-        if let Some(i) = split {
-            let key = t[..i].trim().to_ascii_lowercase();
-            let value = t[i + 1..].trim().to_string();
-            out.push((section.clone(), key, value));
+/// The parsed file; `None` when missing (silently) or unreadable/malformed (warned).
+fn read(path: &Path) -> Option<gwe_ini::Ini> {
+    if !path.exists() {
+        return None;
+    }
+    match gwe_ini::Ini::load(path) {
+        Ok(ini) => Some(ini),
+        Err(e) => {
+            tracing::warn!("ignoring {}: {e}", path.display());
+            None
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -158,8 +140,31 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_ignored() {
-        let v = parse("\u{0}\u{1}garbage\n[unterminated\nkey\n=novalue\n[device]\ncik=1=2\n");
-        assert!(v.contains(&("device".into(), "cik".into(), "1=2".into())));
+    fn malformed_files_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(GATEWAY_CFG), "cik = before any section\n").unwrap();
+        std::fs::write(dir.path().join(ENGINE_CONFIG), b"\xff\xfe[engine\n").unwrap();
+        assert_eq!(
+            GatewaySettings::load(dir.path()),
+            GatewaySettings::default()
+        );
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::create_dir(dir.path().join("sub").join(GATEWAY_CFG)).unwrap();
+        assert_eq!(
+            GatewaySettings::load(&dir.path().join("sub")),
+            GatewaySettings::default()
+        );
+    }
+
+    #[test]
+    fn inline_comments_follow_python() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(GATEWAY_CFG),
+            "[device]\ncik = abc ; the key\nmodel = p1\n",
+        )
+        .unwrap();
+        let s = GatewaySettings::load(dir.path());
+        assert_eq!(s.cik.as_deref(), Some("abc"));
     }
 }
