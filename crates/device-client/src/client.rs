@@ -220,7 +220,7 @@ impl DeviceClient {
     pub async fn activate(&self, req: &ActivateRequest) -> Result<String, Error> {
         let p = Procedure::Activate;
         let resp = self
-            .call_raw(self.form_spec(p, p.path().into(), req.encode(), false))
+            .call_raw(self.form_spec(p, p.path().into(), req.encode()))
             .await?;
         match resp.status {
             200 => {
@@ -263,7 +263,7 @@ impl DeviceClient {
         let body = gwe_device_api::form::encode_pairs(pairs.iter().copied());
         let p = Procedure::Write;
         let resp = self
-            .call_raw(self.form_spec(p, p.path().into(), body, true))
+            .call_raw(self.form_spec(p, p.path().into(), body))
             .await?;
         expect_success(resp).map(|_| ())
     }
@@ -289,7 +289,7 @@ impl DeviceClient {
         let p = Procedure::WriteRead;
         let path = format!("{}?{}", p.path(), read_query::format(reads));
         let body = gwe_device_api::form::encode_pairs(writes.iter().copied());
-        let mut spec = self.form_spec(p, path, body, true);
+        let mut spec = self.form_spec(p, path, body);
         spec.headers
             .push((ACCEPT, HeaderValue::from_static(header::content_type::FORM)));
         let resp = expect_success(self.call_raw(spec).await?)?;
@@ -346,7 +346,7 @@ impl DeviceClient {
     pub async fn record(&self, body: &RecordBody) -> Result<(), Error> {
         let p = Procedure::Record;
         let resp = self
-            .call_raw(self.form_spec(p, p.path().into(), body.format(), true))
+            .call_raw(self.form_spec(p, p.path().into(), body.format()))
             .await?;
         record_result(resp)
     }
@@ -356,7 +356,7 @@ impl DeviceClient {
         let p = Procedure::RecordLegacy;
         let body = RecordBody::format_legacy_points(points);
         let resp = self
-            .call_raw(self.form_spec(p, record::legacy_path(alias), body, true))
+            .call_raw(self.form_spec(p, record::legacy_path(alias), body))
             .await?;
         record_result(resp)
     }
@@ -405,13 +405,11 @@ impl DeviceClient {
                 Procedure::Activate,
                 Procedure::Activate.path().into(),
                 req.encode(),
-                false,
             ),
             Call::Write(form) => self.form_spec(
                 Procedure::Write,
                 Procedure::Write.path().into(),
                 form.encode(),
-                true,
             ),
             Call::Read(aliases) => {
                 let path = format!(
@@ -430,13 +428,12 @@ impl DeviceClient {
                     Procedure::WriteRead.path(),
                     read_query::format(&reads)
                 );
-                self.form_spec(Procedure::WriteRead, path, writes.encode(), true)
+                self.form_spec(Procedure::WriteRead, path, writes.encode())
             }
             Call::Record(body) => self.form_spec(
                 Procedure::Record,
                 Procedure::Record.path().into(),
                 body.format(),
-                true,
             ),
             Call::ListContent => self.spec(
                 Procedure::ListContent,
@@ -495,7 +492,7 @@ impl DeviceClient {
         }
     }
 
-    fn form_spec(&self, procedure: Procedure, path: String, body: String, _cik: bool) -> Spec {
+    fn form_spec(&self, procedure: Procedure, path: String, body: String) -> Spec {
         let mut s = self.spec(procedure, Method::POST, path, Some(Bytes::from(body)));
         s.headers.push((
             CONTENT_TYPE,
@@ -600,14 +597,7 @@ impl DeviceClient {
         &self,
         spec: &Spec,
         deadline: tokio::time::Instant,
-    ) -> Result<
-        (
-            http::response::Parts,
-            Incoming,
-            Option<(CounterHandle, u64)>,
-        ),
-        (Error, WireBytes),
-    > {
+    ) -> Result<(http::response::Parts, Incoming, Option<CounterHandle>), (Error, WireBytes)> {
         let req = self.build(spec).map_err(|e| (e, WireBytes::default()))?;
         let p = spec.procedure;
         match tokio::time::timeout_at(deadline, self.inner.http.request(req)).await {
@@ -623,8 +613,9 @@ impl DeviceClient {
                 if let Some(info) = e.connect_info() {
                     let mut ext = http::Extensions::new();
                     info.get_extras(&mut ext);
-                    if let Some(c) = ext.get::<CounterHandle>() {
-                        wire = c.0.finish(c.0.current());
+                    // The exchange that failed is the one in progress now.
+                    if let Some(c) = ext.remove::<CounterHandle>() {
+                        wire = c.finish();
                     }
                 }
                 let not_sent = e.is_connect();
@@ -636,11 +627,9 @@ impl DeviceClient {
                 };
                 Err((err, wire))
             }
-            Ok(Ok(res)) => {
-                let counter = res.extensions().get::<CounterHandle>().cloned().map(|c| {
-                    let seq = c.0.current();
-                    (c, seq)
-                });
+            Ok(Ok(mut res)) => {
+                // Moved out, not cloned: a clone would take a new exchange number.
+                let counter = res.extensions_mut().remove::<CounterHandle>();
                 let (parts, body) = res.into_parts();
                 Ok((parts, body, counter))
             }
@@ -693,7 +682,7 @@ impl DeviceClient {
             }
         };
         drop(body);
-        let wire = counter.map(|(c, seq)| c.0.finish(seq)).unwrap_or_default();
+        let wire = counter.map(|c| c.finish()).unwrap_or_default();
         (result, wire)
     }
 }

@@ -1,7 +1,7 @@
 //! Content download: streamed to a writer or file, resumed with `Range` after an
 //! interruption, never held in memory as a whole.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use gwe_device_api::{ByteRangeSpec, ContentRange, Procedure};
@@ -44,6 +44,8 @@ pub type ProgressFn<'a> = &'a mut (dyn FnMut(DownloadProgress) + Send);
 /// Where downloaded bytes go.
 trait Sink: Send {
     fn writer(&mut self) -> &mut (dyn AsyncWrite + Unpin + Send);
+    /// For error messages: the file, or `<writer>`.
+    fn path(&self) -> PathBuf;
     /// Start over from byte 0 (the server ignored our Range). False if impossible.
     async fn restart(&mut self) -> std::io::Result<bool>;
 }
@@ -54,16 +56,22 @@ impl<W: AsyncWrite + Unpin + Send> Sink for WriterSink<'_, W> {
     fn writer(&mut self) -> &mut (dyn AsyncWrite + Unpin + Send) {
         self.0
     }
+    fn path(&self) -> PathBuf {
+        PathBuf::from("<writer>")
+    }
     async fn restart(&mut self) -> std::io::Result<bool> {
         Ok(false)
     }
 }
 
-struct FileSink(tokio::fs::File);
+struct FileSink(tokio::fs::File, PathBuf);
 
 impl Sink for FileSink {
     fn writer(&mut self) -> &mut (dyn AsyncWrite + Unpin + Send) {
         &mut self.0
+    }
+    fn path(&self) -> PathBuf {
+        self.1.clone()
     }
     async fn restart(&mut self) -> std::io::Result<bool> {
         self.0.flush().await?;
@@ -126,7 +134,7 @@ impl DeviceClient {
         } else {
             0
         };
-        let mut sink = FileSink(file);
+        let mut sink = FileSink(file, path.to_path_buf());
         let summary = self.download_inner(id, &mut sink, offset, progress).await?;
         sink.0.sync_all().await.map_err(io_err("syncing"))?;
         Ok(summary)
@@ -177,11 +185,8 @@ impl DeviceClient {
                 }
             };
             let status = parts.status.as_u16();
-            let finish_wire = |counter: &Option<(crate::transport::CounterHandle, u64)>| {
-                counter
-                    .as_ref()
-                    .map(|(c, seq)| c.0.finish(*seq))
-                    .unwrap_or_default()
+            let finish_wire = |counter: &Option<crate::transport::CounterHandle>| {
+                counter.as_ref().map(|c| c.finish()).unwrap_or_default()
             };
             // Decide what the answer means before reading its body.
             let decided: Result<(), Error> = match status {
@@ -195,7 +200,7 @@ impl DeviceClient {
                                 Ok(())
                             }
                             Ok(false) => Err(Error::BadResponse { procedure: p, reason: "the server ignored Range and sent the whole content; the output cannot be rewound".into() }),
-                            Err(source) => Err(Error::Io { what: "restarting download", path: Default::default(), source }),
+                            Err(source) => Err(Error::Io { what: "restarting download", path: sink.path(), source }),
                         }
                     } else {
                         Ok(())
@@ -335,7 +340,7 @@ impl DeviceClient {
                             let wire = finish_wire(&counter);
                             let e = Error::Io {
                                 what: "writing the download",
-                                path: Default::default(),
+                                path: sink.path(),
                                 source,
                             };
                             self.audit(
@@ -383,7 +388,7 @@ impl DeviceClient {
                     self.audit(&spec, ts_ms, started, Some(status), wire, None);
                     sink.writer().flush().await.map_err(|source| Error::Io {
                         what: "flushing the download",
-                        path: Default::default(),
+                        path: sink.path(),
                         source,
                     })?;
                     summary.bytes = written;

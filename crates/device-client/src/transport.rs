@@ -124,9 +124,34 @@ impl WireCounter {
     }
 }
 
-/// What `Connected::extra` carries into response extensions.
-#[derive(Clone, Debug)]
-pub(crate) struct CounterHandle(pub Arc<WireCounter>);
+/// What `Connected::extra` carries into response extensions: the connection's
+/// counter and the number of the exchange in progress.
+///
+/// The number is taken when the handle is *cloned*: hyper-util clones the extra into
+/// the response's extensions right after the response head arrived and before it
+/// returns the connection to the pool, i.e. while the exchange is still ours. Reading
+/// it later (when our task runs) could already see the next request's exchange.
+#[derive(Debug)]
+pub(crate) struct CounterHandle {
+    pub counter: Arc<WireCounter>,
+    pub seq: u64,
+}
+
+impl Clone for CounterHandle {
+    fn clone(&self) -> Self {
+        CounterHandle {
+            counter: self.counter.clone(),
+            seq: self.counter.current(),
+        }
+    }
+}
+
+impl CounterHandle {
+    /// Closes this handle's exchange and returns its bytes.
+    pub(crate) fn finish(&self) -> WireBytes {
+        self.counter.finish(self.seq)
+    }
+}
 
 /// A stream that counts what passes through it.
 pub(crate) struct Counting<S> {
@@ -200,7 +225,10 @@ pub(crate) struct Conn {
 
 impl Connection for Conn {
     fn connected(&self) -> Connected {
-        Connected::new().extra(CounterHandle(self.counter.clone()))
+        Connected::new().extra(CounterHandle {
+            counter: self.counter.clone(),
+            seq: 0,
+        })
     }
 }
 

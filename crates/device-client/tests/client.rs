@@ -702,3 +702,65 @@ fn running_as_root() -> bool {
         })
         .unwrap_or(false)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_on_a_pool_keep_exact_byte_counts() {
+    let server = TestServer::start(|req, i| {
+        // Varying sizes so a misattributed exchange would show.
+        let body = "v".repeat(10 + (i * 37) % 500);
+        if req.method == "POST" {
+            ok(204, "")
+        } else {
+            vec![
+                Action::Sleep(Duration::from_millis((i % 5) as u64)),
+                Action::Send(response(200, &[], format!("a={body}").as_bytes())),
+            ]
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ifaces.db");
+    let config = ClientConfig::new(server.url())
+        .with_cik(CIK)
+        .with_audit(AuditConfig::at(&db));
+    let c = DeviceClient::new(config).unwrap();
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                for j in 0..5 {
+                    if (i + j) % 3 == 0 {
+                        c.write(&[("w", &"x".repeat(i * 13 + j))]).await.unwrap();
+                    } else {
+                        c.read(&["a"]).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(c.flush_audit(Duration::from_secs(10)));
+    let rows = AuditDb::open(&db).unwrap().recent(1000).unwrap();
+    assert_eq!(rows.len(), 200);
+    let sent: u64 = rows.iter().map(|r| r.bytes_sent).sum();
+    let received: u64 = rows.iter().map(|r| r.bytes_received).sum();
+    assert_eq!(
+        sent,
+        server.bytes_in.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert_eq!(
+        received,
+        server.bytes_out.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r.bytes_sent > 0 && r.bytes_received > 0),
+        "every row got its own bytes"
+    );
+    assert!(
+        server.connections.load(std::sync::atomic::Ordering::SeqCst) > 1,
+        "the pool used several connections"
+    );
+}

@@ -66,9 +66,8 @@ pub fn client(cli: &Cli, positional_cik: Option<String>) -> anyhow::Result<Devic
     config.vendor = cli.vendor.clone().or_else(|| s.vendor.clone());
     config.model = cli.model.clone().or_else(|| s.model.clone());
     config.sn = cli.sn.clone().or_else(|| s.uuid.clone());
-    if let Some(ua) = s.user_agent.clone() {
-        config.user_agent = ua;
-    }
+    // Engine.config's user_agent is the engine's own; apps' requests through gdc keep
+    // gdc's User-Agent so the cloud can tell them apart.
     config.agent = agent(cli);
     config.request_timeout = Duration::from_secs_f64(cli.timeout);
     config.tls_roots = cli
