@@ -263,6 +263,56 @@ mod tests {
     }
 
     #[test]
+    fn random_hostile_round_trips() {
+        // Deterministic xorshift so failures reproduce without a proptest dependency.
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet: Vec<char> = "&=%+ \n\r\t\0;#?/\\\"'{}[]:,aZ9~é値🚀\u{feff}\u{202e}"
+            .chars()
+            .collect();
+        for _ in 0..2000 {
+            let mut pairs = Vec::new();
+            for _ in 0..(next() % 4) {
+                let mut word = || -> String {
+                    (0..(next() % 12))
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect()
+                };
+                let (k, v) = (word(), word());
+                pairs.push((k, v));
+            }
+            let form: Form = pairs.into_iter().collect();
+            let encoded = form.encode();
+            assert!(encoded.is_ascii(), "encoding is ASCII: {encoded}");
+            assert_eq!(Form::decode(&encoded).unwrap(), form, "{encoded}");
+        }
+    }
+
+    #[test]
+    fn random_garbage_never_panics() {
+        let mut state: u64 = 42;
+        for _ in 0..5000 {
+            let len = (state % 40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    const ALPHA: &[u8] = b"%&=+aF0\xff\xc3\x80";
+                    ALPHA[(state >> 33) as usize % ALPHA.len()]
+                })
+                .collect();
+            let _ = Form::decode_bytes(&bytes);
+            let _ = crate::read_query::parse(&String::from_utf8_lossy(&bytes));
+        }
+    }
+
+    #[test]
     fn lossy_decoding_never_fails() {
         let pairs = decode_lossy("a=%ff&b=%zz&c");
         assert_eq!(pairs.len(), 3);
