@@ -196,7 +196,8 @@ struct FileSettings {
 
 /// Reads `[supervisorctl]` (required, as supervisorctl requires it).
 /// Deliberate extension: without a `serverurl` there, a `[unix_http_server]`
-/// `file` in the same config is used before the `http://localhost:9001` default.
+/// `file` (and its `username`/`password`) in the same config is used before
+/// the `http://localhost:9001` default.
 fn read_config(path: &Path) -> Result<FileSettings, String> {
     if !path.exists() {
         return Err(format!("could not find config file {}", path.display()));
@@ -218,9 +219,18 @@ fn read_config(path: &Path) -> Result<FileSettings, String> {
         }
     };
     let mut serverurl = get("supervisorctl", "serverurl")?;
+    let mut username = get("supervisorctl", "username")?;
+    let mut password = get("supervisorctl", "password")?;
     if serverurl.is_none() {
         if let Some(file) = get("unix_http_server", "file")? {
             serverurl = Some(format!("unix://{file}"));
+            // The socket's own credentials go with it.
+            if username.is_none() {
+                username = get("unix_http_server", "username")?;
+            }
+            if password.is_none() {
+                password = get("unix_http_server", "password")?;
+            }
         }
     }
     let serverurl = serverurl.map(|u| match u.strip_prefix("unix://") {
@@ -229,8 +239,8 @@ fn read_config(path: &Path) -> Result<FileSettings, String> {
     });
     Ok(FileSettings {
         serverurl,
-        username: get("supervisorctl", "username")?,
-        password: get("supervisorctl", "password")?,
+        username,
+        password,
     })
 }
 
@@ -353,12 +363,14 @@ mod tests {
 
         std::fs::write(
             &f,
-            "[unix_http_server]\nfile=/run/s.sock\n[supervisorctl]\n",
+            "[unix_http_server]\nfile=/run/s.sock\nusername=u\npassword=p\n[supervisorctl]\n",
         )
         .unwrap();
+        let got = read_config(&f).unwrap();
+        assert_eq!(got.serverurl.as_deref(), Some("unix:///run/s.sock"));
         assert_eq!(
-            read_config(&f).unwrap().serverurl.as_deref(),
-            Some("unix:///run/s.sock")
+            (got.username.as_deref(), got.password.as_deref()),
+            (Some("u"), Some("p"))
         );
 
         std::fs::write(&f, "[supervisord]\n").unwrap();
