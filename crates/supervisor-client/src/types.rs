@@ -394,3 +394,118 @@ impl GroupResult {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_codes_and_names() {
+        assert_eq!(FaultCode::from_code(10), Some(FaultCode::BadName));
+        assert_eq!(FaultCode::from_code(92), Some(FaultCode::CantReread));
+        assert_eq!(FaultCode::from_code(5), None);
+        assert_eq!(FaultCode::Success.code(), 80);
+        assert_eq!(FaultCode::BadName.message(Some("foo")), "BAD_NAME: foo");
+        assert_eq!(FaultCode::ShutdownState.message(None), "SHUTDOWN_STATE");
+        for f in FaultCode::ALL {
+            assert_eq!(FaultCode::from_code(f.code()), Some(f));
+        }
+    }
+
+    #[test]
+    fn process_states() {
+        for s in ProcessState::ALL {
+            assert_eq!(ProcessState::from_code(s.code()), Some(s));
+            assert_eq!(ProcessState::from_name(s.name()), Some(s));
+            assert_ne!(
+                s.is_stopped(),
+                s.is_running() || s == ProcessState::Stopping
+            );
+        }
+        assert_eq!(ProcessState::Unknown.code(), 1000);
+        assert!(ProcessState::Exited.is_stopped());
+        assert!(ProcessState::Backoff.is_running());
+        assert!(!ProcessState::Stopping.is_stopped() && !ProcessState::Stopping.is_running());
+        assert_eq!(
+            SupervisorState::from_code(-1),
+            Some(SupervisorState::Shutdown)
+        );
+    }
+
+    fn sample() -> ProcessInfo {
+        ProcessInfo {
+            name: "web_00".into(),
+            group: "web".into(),
+            description: "pid 42, uptime 0:01:00".into(),
+            start: 100,
+            stop: 0,
+            now: 160,
+            state: 20,
+            statename: "RUNNING".into(),
+            spawnerr: String::new(),
+            exitstatus: 0,
+            logfile: "/l/out".into(),
+            stdout_logfile: "/l/out".into(),
+            stderr_logfile: "/l/err".into(),
+            pid: 42,
+        }
+    }
+
+    #[test]
+    fn process_info_round_trip_and_order() {
+        let p = sample();
+        let v = p.to_value();
+        let keys: Vec<&str> = v
+            .as_struct()
+            .unwrap()
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "name",
+                "group",
+                "start",
+                "stop",
+                "now",
+                "state",
+                "statename",
+                "spawnerr",
+                "exitstatus",
+                "logfile",
+                "stdout_logfile",
+                "stderr_logfile",
+                "pid",
+                "description"
+            ]
+        );
+        assert_eq!(ProcessInfo::from_value(&v), Ok(p.clone()));
+        assert_eq!(p.namespec(), "web:web_00");
+        assert_eq!(p.process_state(), Some(ProcessState::Running));
+    }
+
+    #[test]
+    fn process_info_shape_errors() {
+        assert!(ProcessInfo::from_value(&Value::Int(1)).is_err());
+        let mut v = sample().to_value();
+        if let Value::Struct(m) = &mut v {
+            m.retain(|(k, _)| k != "state");
+        }
+        assert!(ProcessInfo::from_value(&v).unwrap_err().0.contains("state"));
+        let mut v = sample().to_value();
+        if let Value::Struct(m) = &mut v {
+            m[0].1 = Value::Int(3);
+        }
+        assert!(ProcessInfo::from_value(&v).is_err());
+        let g = GroupResult {
+            name: "a".into(),
+            group: "a".into(),
+            status: 80,
+            description: "OK".into(),
+        };
+        assert_eq!(GroupResult::from_value(&g.to_value()), Ok(g.clone()));
+        assert_eq!(g.namespec(), "a");
+        assert!(GroupResult::from_value(&Value::Nil).is_err());
+    }
+}
