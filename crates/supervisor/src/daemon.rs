@@ -267,6 +267,7 @@ async fn run_loop(
 ) -> Result<(), DaemonError> {
     let mut sig = Signals::new()?;
     let mut pending: Vec<Pending> = Vec::new();
+    let mut settled = false;
     loop {
         let now = Instant::now();
         sup.reap();
@@ -281,6 +282,12 @@ async fn run_loop(
             continue;
         }
         let deadline = sup.next_deadline();
+        // once everything has settled (start-up, a reload, a restart burst),
+        // hand the freed heap back to the kernel
+        if deadline.is_none() && !settled {
+            release_free_heap();
+        }
+        settled = deadline.is_none();
         let wake = tokio::select! {
             _ = sig.chld.recv() => Wake::Nothing,
             _ = sig.term.recv() => Wake::Exit("SIGTERM"),
@@ -354,6 +361,15 @@ fn restart(sup: &mut Supervisor, pending: &mut Vec<Pending>) {
         );
     }
     *sup = Supervisor::new(config, log, children);
+}
+
+/// Returns free heap pages to the kernel (glibc keeps them otherwise).
+fn release_free_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases unused memory of the allocator.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

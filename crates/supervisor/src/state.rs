@@ -494,6 +494,13 @@ impl Supervisor {
             return vec![];
         };
         let pname = p.config.name.clone();
+        if p.m.pid != 0 {
+            // e.g. startProcess while STOPPING: supervisord refuses the same way
+            return vec![Effect::Log(
+                Level::Warn,
+                format!("process '{pname}' already running"),
+            )];
+        }
         let mut fx = p.m.begin_spawn(&pname, now);
         p.start_epoch = epoch_now();
         let argv0 = p.config.argv.first().cloned().unwrap_or_default();

@@ -257,7 +257,13 @@ fn priority_orders_start_and_reverse_stop() {
         .filter(|l| l.starts_with("stop"))
         .map(String::as_str)
         .collect();
-    assert_eq!(starts, ["start:a", "start:b", "start:c"]);
+    // the children run concurrently, so start order is read from the spawn log
+    let mut sorted = starts.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["start:a", "start:b", "start:c"]);
+    let log = d.mainlog();
+    let at = |n: &str| log.find(&format!("spawned: '{n}'")).unwrap();
+    assert!(at("a") < at("b") && at("b") < at("c"), "{log}");
     assert_eq!(stops, ["stop:c", "stop:b", "stop:a"]);
     assert!(
         !d.path("supervisord.pid").exists(),
@@ -431,4 +437,32 @@ fn inherited_fds_are_not_leaked_into_children() {
     assert!(!fds.contains(&leak), "fd {leak} leaked: {fds:?}");
     assert!(fds.iter().filter(|f| **f > 2).count() <= 1, "{fds:?}");
     unsafe { libc::close(leak as i32) };
+}
+
+#[test]
+fn start_while_stopping_is_refused_and_never_runs_two_copies() {
+    let d = Daemon::start(
+        "[program:slow]\ncommand = {dir}/slow.sh\nstartsecs = 0\nstopwaitsecs = 2\n",
+        |dir| {
+            script(
+                dir,
+                "slow.sh",
+                &format!(
+                    "echo $$ >> {}/pids\ntrap '' TERM\nwhile :; do sleep 0.05; done",
+                    dir.display()
+                ),
+            );
+        },
+    );
+    d.wait_state("slow", "RUNNING");
+    assert_eq!(
+        d.ok("supervisor.stopProcess", &[s("slow"), Value::Bool(false)]),
+        Value::Bool(true)
+    );
+    assert_eq!(d.statename("slow"), "STOPPING");
+    let f = d.call("supervisor.startProcess", &[s("slow")]).unwrap_err();
+    assert_eq!(f.message, "ABNORMAL_TERMINATION: slow");
+    d.wait_log("process 'slow' already running");
+    d.wait_state("slow", "STOPPED");
+    assert_eq!(lines(&d.path("pids")).len(), 1);
 }

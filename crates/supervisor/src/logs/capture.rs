@@ -57,11 +57,13 @@ enum Drain {
 fn drain(rx: &pipe::Receiver, sink: &Sink) -> Drain {
     BUF.with(|b| {
         let mut buf = b.borrow_mut();
-        if buf.len() < READ_SIZE {
-            buf.resize(READ_SIZE, 0);
+        if buf.capacity() < READ_SIZE {
+            // capacity only: pages are not touched (resident) until data arrives
+            *buf = Vec::with_capacity(READ_SIZE);
         }
         for _ in 0..READS_PER_TURN {
-            match rx.try_read(&mut buf) {
+            buf.clear();
+            match rx.try_read_buf(&mut *buf) {
                 Ok(0) => return Drain::Eof,
                 Ok(n) => {
                     if let Some(s) = sink {
