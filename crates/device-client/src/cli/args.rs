@@ -7,11 +7,18 @@ use clap::{Args, Parser, Subcommand};
 /// Gateway Device Client: talk to the HTTP Device API from scripts, with every
 /// request recorded in the audit log.
 ///
-/// Without --url, the server and identity come from the engine's configuration
-/// ($GWE_CONFIG_DIR or /etc/gwe: Gateway.cfg [device], Engine.config [engine]
-/// server_url), so `gdc write <CIK> <alias> <value>` works on a gateway as is.
+/// Without --url, the server and identity come from the engine's configuration in
+/// $GWE_CONFIG_DIR or /etc/gwe (section `device` of Gateway.cfg, `server_url` in
+/// section `engine` of Engine.config), so `gdc write <CIK> <alias> <value>` works on
+/// a gateway as is.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "gdc", disable_version_flag = true, max_term_width = 100)]
+#[command(
+    name = "gdc",
+    disable_version_flag = true,
+    max_term_width = 100,
+    after_help = "Exit codes: 0 success, 1 failure, 2 usage error, 3 the CIK was refused \
+                  (401: activate again), 4 network failure or timeout."
+)]
 pub struct Cli {
     /// Print the version of gdc and exit.
     #[arg(short = 'v', long = "version")]
