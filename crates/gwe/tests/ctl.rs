@@ -444,3 +444,87 @@ fn usage_errors() {
     assert_eq!(r.code, want.code);
     assert_eq!(r.stderr.lines().next(), want.stderr.lines().next());
 }
+
+/// A one-answer-per-request XML-RPC server on 127.0.0.1 that always sends `body`.
+fn canned_server(body: String) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", l.local_addr().unwrap().port());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let body = body.clone();
+            std::thread::spawn(move || {
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                loop {
+                    let mut len = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut req = vec![0; len];
+                    if r.read_exact(&mut req).is_err() {
+                        return;
+                    }
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    if s.write_all(resp.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn upcheck_failures() {
+    use gwe_supervisor_client::xmlrpc::{encode_fault, encode_response, Value};
+    let gwe = |url: &str, cmd: &str| {
+        run(
+            Command::new(env!("CARGO_BIN_EXE_gwe")).args(["ctl", "-s", url]),
+            cmd,
+        )
+    };
+
+    let mut wrong_version = String::new();
+    encode_response(&mut wrong_version, &Value::String("2.0".into()));
+    let url = canned_server(wrong_version);
+    let r = gwe(&url, "version");
+    assert_eq!(r.code, 5, "{r:?}");
+    assert_eq!(
+        r.stdout,
+        "Sorry, this version of supervisorctl expects to talk to a server with API version 3.0, but the remote version is 2.0.\n"
+    );
+    assert_eq!(
+        gwe(&url, "status").code,
+        4,
+        "status always exits 4 when upcheck fails"
+    );
+
+    let mut unknown = String::new();
+    encode_fault(&mut unknown, 1, "UNKNOWN_METHOD");
+    let url = canned_server(unknown);
+    let r = gwe(&url, "pid");
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.starts_with(
+        "Sorry, supervisord responded but did not recognize the supervisor namespace"
+    ));
+
+    // Garbage instead of XML-RPC: a plain error, exit 1.
+    let url = canned_server("<html>not xml-rpc</html>".into());
+    let r = gwe(&url, "version");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.starts_with("error: "), "{r:?}");
+}
