@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Python supervisord 4.3.0 (the anchor) and `gwe supervisord`, measured by
+# the same script (shared/bench/supervisord_bench.sh, which takes SUPD/CTL) in one run, then the
+# ratios of the issue's targets.
+#
+# Usage: bench/supervisor_bench.sh [SCRATCH_DIR] [TEST ...]
+#   TEST: startup crash backoff kill9 logtp cpu ctl (default: startup kill9 logtp cpu ctl)
+# Environment: ANCHOR_BENCH (path of supervisord_bench.sh; default ../shared/bench/ beside the repo),
+#   plus every knob of that script (STARTUP_REPS, KILL_SAMPLES, LOG_REPS, CPU_SECS, ...), which this
+#   script sets to shorter defaults unless given.
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+SCRATCH=$(realpath -m "${1:-${TMPDIR:-/tmp}/gwe-supbench}"); shift || true
+TESTS=${*:-startup kill9 logtp cpu ctl}
+ANCHOR_BENCH=${ANCHOR_BENCH:-$REPO/../shared/bench/supervisord_bench.sh}
+[ -f "$ANCHOR_BENCH" ] || { echo "anchor bench script not found: $ANCHOR_BENCH" >&2; exit 2; }
+mkdir -p "$SCRATCH"
+
+export STARTUP_NS=${STARTUP_NS:-"50 200"} STARTUP_SECS=${STARTUP_SECS:-"0"} STARTUP_REPS=${STARTUP_REPS:-3}
+export STARTUP_MODES=${STARTUP_MODES:-"quiet"} KILL_SAMPLES=${KILL_SAMPLES:-20} LOG_REPS=${LOG_REPS:-2}
+export CPU_NS=${CPU_NS:-"50"} CPU_SECS=${CPU_SECS:-30} CTL_N=${CTL_N:-200} CTL_RUNS=${CTL_RUNS:-10}
+export QUIET_WAIT_S=${QUIET_WAIT_S:-120}
+
+# The anchor: supervisord from PyPI in its own venv.
+export SUPVENV=$SCRATCH/venv
+if [ ! -x "$SUPVENV/bin/supervisord" ]; then
+    python3 -m venv "$SUPVENV"
+    "$SUPVENV/bin/pip" install --quiet 'supervisor==4.3.0'
+fi
+
+# Ours: the release build, behind wrappers that take supervisord's/supervisorctl's command lines.
+cargo build --release --quiet --manifest-path "$REPO/Cargo.toml" -p gwe
+GWE=$REPO/target/release/gwe
+mkdir -p "$SCRATCH/bin"
+cat > "$SCRATCH/bin/gwe-supervisord" <<W
+#!/bin/sh
+[ "\$1" = --version ] && exec "$GWE" --version
+exec "$GWE" supervisord "\$@"
+W
+cat > "$SCRATCH/bin/gwe-ctl" <<W
+#!/bin/sh
+exec "$GWE" ctl "\$@"
+W
+chmod +x "$SCRATCH/bin/gwe-supervisord" "$SCRATCH/bin/gwe-ctl"
+
+echo "# anchor: supervisord 4.3.0" >&2
+bash "$ANCHOR_BENCH" "$SCRATCH/supervisord" $TESTS | tee "$SCRATCH/results-supervisord.txt" >&2
+echo "# ours: gwe supervisord" >&2
+SUPD=$SCRATCH/bin/gwe-supervisord CTL=$SCRATCH/bin/gwe-ctl \
+    bash "$ANCHOR_BENCH" "$SCRATCH/gwe" $TESTS | tee "$SCRATCH/results-gwe.txt" >&2
+
+python3 "$REPO/bench/supervisor_ratios.py" "$SCRATCH/results-supervisord.txt" "$SCRATCH/results-gwe.txt"
