@@ -764,3 +764,46 @@ async fn concurrent_requests_on_a_pool_keep_exact_byte_counts() {
         "the pool used several connections"
     );
 }
+
+#[tokio::test]
+async fn connect_timeout_when_the_server_never_accepts() {
+    // A listener with a tiny backlog that never accepts: once its queue is full the
+    // kernel drops further SYNs, so a new connect hangs until our timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(1).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        match tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(s)) => fillers.push(s),
+            _ => break,
+        }
+    }
+    let mut config = ClientConfig::new(format!("http://{addr}"))
+        .with_cik(CIK)
+        .with_audit(AuditConfig::disabled())
+        .with_retry(RetryPolicy::none());
+    config.connect_timeout = Duration::from_millis(300);
+    let c = DeviceClient::new(config).unwrap();
+    let err = c.timestamp().await.unwrap_err();
+    match &err {
+        Error::Network {
+            not_sent, message, ..
+        } => {
+            assert!(*not_sent);
+            // Our connect timeout, not the kernel's (minutes later).
+            assert!(
+                message.contains("connect timed out after 300ms"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a connect timeout, got {other}"),
+    }
+    drop(listener);
+}
