@@ -187,6 +187,7 @@ pub struct Client {
     max_response: usize,
     conn: Option<Conn>,
     req: String,
+    payload: String,
     body: Vec<u8>,
 }
 
@@ -203,6 +204,7 @@ impl Client {
             max_response: DEFAULT_MAX_RESPONSE,
             conn: None,
             req: String::with_capacity(1024),
+            payload: String::with_capacity(512),
             body: Vec::with_capacity(16 * 1024),
         })
     }
@@ -283,39 +285,28 @@ impl Client {
         if let Some(a) = &self.auth {
             let _ = write!(self.req, "Authorization: Basic {a}\r\n");
         }
-        let mut payload = String::with_capacity(256);
-        xmlrpc::encode_call_into(&mut payload, method, params);
-        let _ = write!(self.req, "Content-Length: {}\r\n\r\n", payload.len());
-        self.req.push_str(&payload);
+        self.payload.clear();
+        xmlrpc::encode_call_into(&mut self.payload, method, params);
+        let _ = write!(self.req, "Content-Length: {}\r\n\r\n", self.payload.len());
+        self.req.push_str(&self.payload);
 
         // A kept-alive connection may have been closed by the server while
         // idle: then retry once on a fresh one (nothing was processed).
         let reused = self.conn.is_some();
-        match self.exchange() {
-            Err(Attempt::Stale) if reused => {
-                self.conn = None;
-                match self.exchange() {
-                    Ok(()) => {}
-                    Err(Attempt::Stale) => {
-                        return Err(self.io_err(
-                            "reading the response",
-                            io::Error::new(
-                                io::ErrorKind::UnexpectedEof,
-                                "server closed the connection",
-                            ),
-                        ))
-                    }
-                    Err(Attempt::Failed(e)) => return Err(e),
-                }
-            }
+        let mut outcome = self.exchange();
+        if reused && matches!(outcome, Err(Attempt::Stale)) {
+            self.conn = None;
+            outcome = self.exchange();
+        }
+        match outcome {
+            Ok(()) => {}
+            Err(Attempt::Failed(e)) => return Err(e),
             Err(Attempt::Stale) => {
                 return Err(self.io_err(
                     "reading the response",
                     io::Error::new(io::ErrorKind::UnexpectedEof, "server closed the connection"),
                 ))
             }
-            Err(Attempt::Failed(e)) => return Err(e),
-            Ok(()) => {}
         }
         match xmlrpc::parse_response(&self.body) {
             Ok(Ok(v)) => Ok(v),
