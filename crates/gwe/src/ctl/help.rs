@@ -52,6 +52,12 @@ Exit codes: 0 ok, 1 error, 2 bad arguments, 3 not running (status) / unimplement
 4 bad name (status) / connection refused, 5 API version mismatch, 7 not running / no socket.
 ";
 
+/// The commands `gwe ctl` implements, sorted (what `help` lists).
+const COMMANDS: [&str; 18] = [
+    "add", "avail", "clear", "help", "maintail", "pid", "reload", "remove", "reread", "restart",
+    "shutdown", "signal", "start", "status", "stop", "tail", "update", "version",
+];
+
 /// `help` / `help COMMAND`.
 pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
     match args.first().map(String::as_str) {
@@ -59,8 +65,29 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
             ctl.line("");
             ctl.line("default commands (type help <topic>):");
             ctl.line("=====================================");
-            ctl.line("add    clear  maintail  reload  reread   signal  status  tail    version");
-            ctl.line("avail  help   pid       remove  restart  shutdown start  stop    update");
+            // cmd.Cmd's columnize: 3 rows, column-major, each column padded
+            // to its widest entry, two spaces between columns.
+            let rows = 3;
+            let cols = COMMANDS.len().div_ceil(rows);
+            let widths: Vec<usize> = (0..cols)
+                .map(|c| {
+                    COMMANDS[c * rows..(c * rows + rows).min(COMMANDS.len())]
+                        .iter()
+                        .map(|s| s.len())
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            for r in 0..rows {
+                let cells: Vec<String> = (0..cols)
+                    .filter_map(|c| {
+                        COMMANDS
+                            .get(c * rows + r)
+                            .map(|s| format!("{s:<w$}", w = widths[c]))
+                    })
+                    .collect();
+                ctl.line(cells.join("  "));
+            }
             ctl.line("");
         }
         Some("help") => {
