@@ -72,6 +72,21 @@ impl GatewaySettings {
         }
     }
 
+    /// A client configuration for this gateway: server, CIK, vendor/model/uuid and the
+    /// audit database (`audit_db`, else `$GWE_AUDIT_DB` / the default). `None` when
+    /// no server can be derived.
+    pub fn client_config(&self) -> Option<crate::ClientConfig> {
+        let mut c = crate::ClientConfig::new(self.server()?);
+        c.cik = self.cik.clone();
+        c.vendor = self.vendor.clone();
+        c.model = self.model.clone();
+        c.sn = self.uuid.clone();
+        if let Some(db) = &self.audit_db {
+            c.audit = crate::audit::AuditConfig::at(db);
+        }
+        Some(c)
+    }
+
     /// `server_url`, or `https://<model>.m2.exosite.io` when only the product is known.
     pub fn server(&self) -> Option<String> {
         self.server_url.clone().or_else(|| {
@@ -120,6 +135,17 @@ mod tests {
         assert_eq!(s.uuid.as_deref(), Some("00:11:22"));
         assert_eq!(s.user_agent, None);
         assert_eq!(s.server().as_deref(), Some("http://127.0.0.1:9"));
+        let c = s.client_config().unwrap();
+        assert_eq!(
+            (c.base_url.as_str(), c.cik.as_deref(), c.sn.as_deref()),
+            ("http://127.0.0.1:9", Some("abc"), Some("00:11:22"))
+        );
+        assert_eq!(
+            GatewaySettings::default()
+                .client_config()
+                .map(|c| c.base_url),
+            None
+        );
     }
 
     #[test]
