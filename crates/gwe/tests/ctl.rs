@@ -528,3 +528,51 @@ fn upcheck_failures() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.starts_with("error: "), "{r:?}");
 }
+
+#[test]
+fn fg_attaches_stdin_and_output() {
+    use std::io::Write;
+    let d = Daemon::start(PROGRAMS);
+    for cmd in ["fg", "fg a b", "fg nope", "fg manual"] {
+        d.compare(&[], cmd, false);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gwe"))
+        .args(["ctl", "-c"])
+        .arg(&d.conf)
+        .args(["fg", "cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let recv = || rx.recv_timeout(Duration::from_secs(20)).expect("fg output");
+    assert_eq!(recv(), "==> Press Ctrl-C to exit <==");
+    stdin.write_all(b"typed into fg\n").unwrap();
+    // The recent log comes first (both channels, in any order), then the echo.
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l == "typed into fg") {
+        seen.push(recv());
+    }
+    assert!(seen.contains(&"hello-out".to_owned()), "{seen:?}");
+    drop(stdin);
+    let mut rest = Vec::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(20)) {
+        rest.push(l);
+    }
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("Exiting foreground"),
+        "{rest:?}"
+    );
+    assert!(child.wait().unwrap().success());
+}

@@ -46,6 +46,7 @@ Commands (NAME is a process name, group:name, or group:* for a whole group):
   reload                    restart the daemon (rereads its config)
   shutdown                  stop all processes and the daemon
   version                   the daemon's supervisor version
+  fg NAME                   attach to a process: its output here, typed lines to its stdin
   help [COMMAND]            help on one command
 
 Exit codes: 0 ok, 1 error, 2 bad arguments, 3 not running (status) / unimplemented,
@@ -53,9 +54,9 @@ Exit codes: 0 ok, 1 error, 2 bad arguments, 3 not running (status) / unimplement
 ";
 
 /// The commands `gwe ctl` implements, sorted (what `help` lists).
-const COMMANDS: [&str; 18] = [
-    "add", "avail", "clear", "help", "maintail", "pid", "reload", "remove", "reread", "restart",
-    "shutdown", "signal", "start", "status", "stop", "tail", "update", "version",
+const COMMANDS: [&str; 19] = [
+    "add", "avail", "clear", "fg", "help", "maintail", "pid", "reload", "remove", "reread",
+    "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update", "version",
 ];
 
 /// `help` / `help COMMAND`.
@@ -121,6 +122,7 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
         Some("reload") => reload(ctl),
         Some("shutdown") => shutdown(ctl),
         Some("version") => version(ctl),
+        Some("fg") => fg(ctl),
         Some(other) => ctl.line(format!("*** No help on {other}")),
     }
 }
@@ -204,4 +206,9 @@ pub(crate) fn shutdown(ctl: &mut Ctl) {
 
 pub(crate) fn version(ctl: &mut Ctl) {
     ctl.line("version\t\t\tShow the version of the remote supervisord process");
+}
+
+pub(crate) fn fg(ctl: &mut Ctl) {
+    ctl.line("fg <process>\tConnect to a process in foreground mode");
+    ctl.line("\t\tCtrl-C to exit");
 }

@@ -9,6 +9,7 @@ mod add;
 mod avail;
 mod clear;
 mod config;
+mod fg;
 mod help;
 mod maintail;
 mod pid;
@@ -293,6 +294,7 @@ fn dispatch(ctl: &mut Ctl, cmd: &str, args: &[String]) -> CmdResult {
         "reload" => reload::run(ctl, args),
         "shutdown" => shutdown::run(ctl, args),
         "version" => version::run(ctl, args),
+        "fg" => fg::run(ctl, args),
         "help" => {
             help::run(ctl, args);
             Ok(())
