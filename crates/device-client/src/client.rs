@@ -260,6 +260,7 @@ impl DeviceClient {
 
     /// Writes `alias=value` pairs (one server timestamp for all).
     pub async fn write(&self, pairs: &[(&str, &str)]) -> Result<(), Error> {
+        require(!pairs.is_empty())?;
         let body = gwe_device_api::form::encode_pairs(pairs.iter().copied());
         let p = Procedure::Write;
         let resp = self
@@ -271,6 +272,7 @@ impl DeviceClient {
     /// Reads the latest value of each alias; aliases without data are absent from
     /// the returned form (204 gives an empty form).
     pub async fn read<S: AsRef<str>>(&self, aliases: &[S]) -> Result<Form, Error> {
+        require(aliases.iter().any(|a| !a.as_ref().is_empty()))?;
         let p = Procedure::Read;
         let path = format!("{}?{}", p.path(), read_query::format(aliases));
         let mut spec = self.spec(p, Method::GET, path, None);
@@ -304,6 +306,7 @@ impl DeviceClient {
         timeout: RequestTimeout,
         since: Option<u64>,
     ) -> Result<PollOutcome, Error> {
+        require(!alias.is_empty())?;
         let p = Procedure::LongPoll;
         let path = format!("{}?{}", p.path(), read_query::format(&[alias]));
         let mut spec = self.spec(p, Method::GET, path, None);
@@ -720,6 +723,17 @@ pub(crate) fn may_resend(e: &Error, p: Procedure) -> bool {
         Error::Network { not_sent: true, .. } => true,
         Error::Network { .. } | Error::Timeout { .. } => p.is_idempotent(),
         _ => false,
+    }
+}
+
+/// Rejects calls that name no alias (they would make a meaningless request).
+fn require(named_some: bool) -> Result<(), Error> {
+    if named_some {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(
+            gwe_device_api::WireError::MissingField("alias"),
+        ))
     }
 }
 

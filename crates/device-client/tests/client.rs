@@ -69,6 +69,9 @@ async fn read_hybrid_and_empty_answers() {
     let form = c.read(&["a", "b"]).await.unwrap();
     assert_eq!(form.get("b"), Some("x y&z"));
     assert!(c.read(&["empty"]).await.unwrap().is_empty());
+    let none: [&str; 0] = [];
+    assert!(matches!(c.read(&none).await, Err(Error::InvalidRequest(_))));
+    assert!(matches!(c.write(&[]).await, Err(Error::InvalidRequest(_))));
     let form = c.write_read(&[("w", "1")], &["a"]).await.unwrap();
     assert_eq!(form.get("a"), Some("1"));
     let seen = server.requests();
