@@ -82,11 +82,7 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Resp> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end])?.to_string();
-            let status: u16 = head
-                .split(' ')
-                .nth(1)
-                .context("status line")?
-                .parse()?;
+            let status: u16 = head.split(' ').nth(1).context("status line")?.parse()?;
             let len: usize = head
                 .lines()
                 .filter_map(|l| l.split_once(':'))
@@ -148,7 +144,11 @@ async fn setup(o: &Opts) -> Result<Vec<String>> {
         )
         .await?;
         if r.status != 201 {
-            bail!("add device: {} {}", r.status, String::from_utf8_lossy(&r.body));
+            bail!(
+                "add device: {} {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
         }
         let body = format!("id={sn}");
         let r = request(
@@ -283,9 +283,14 @@ async fn run(o: Opts) -> Result<()> {
         percentile(&lat, 0.99).as_secs_f64() * 1e3,
         lat.last().copied().unwrap_or_default().as_secs_f64() * 1e3
     );
-    // Close the remaining idle polls.
+    // Close the remaining idle polls and let the hub finish tearing them down, so the
+    // write phase measures writes only.
     for h in polls {
         h.abort();
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while waiting_polls(&o).await? > base_polls && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
     // Phase 4: write throughput.

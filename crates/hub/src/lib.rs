@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod handlers;
+pub mod http1;
 pub mod limits;
 pub mod notify;
 pub mod operator_token;

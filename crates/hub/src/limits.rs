@@ -18,5 +18,7 @@ pub fn raise_fd_limit() -> std::io::Result<u64> {
             }
         }
     }
+    // rlim_t is u32 on some 32-bit ARM targets and u64 elsewhere.
+    #[allow(clippy::unnecessary_cast)]
     Ok(lim.rlim_cur as u64)
 }

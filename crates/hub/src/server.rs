@@ -8,12 +8,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::Service;
 
 use crate::blobs::Blobs;
 use crate::config::HubConfig;
@@ -25,8 +22,6 @@ use crate::store::{SqliteStore, Store, StoreError};
 const SEEN_FLUSH: Duration = Duration::from_secs(5);
 /// How long open connections may finish after shutdown starts.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// A client must send its request head within this time.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why a hub could not start.
 #[derive(Debug, thiserror::Error)]
@@ -198,24 +193,11 @@ impl Hub {
     }
 }
 
-async fn serve_conn<S>(stream: S, app: axum::Router, stop: CancellationToken) -> hyper::Result<()>
+async fn serve_conn<S>(stream: S, app: axum::Router, stop: CancellationToken) -> io::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-        app.clone().call(req)
-    });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT)
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
-    tokio::pin!(conn);
-    tokio::select! {
-        r = conn.as_mut() => return r,
-        _ = stop.cancelled() => conn.as_mut().graceful_shutdown(),
-    }
-    conn.await
+    crate::http1::serve_connection(stream, app, stop).await
 }
 
 /// Opens the hub described by `config` and serves `listener` until `shutdown` completes.

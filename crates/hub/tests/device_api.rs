@@ -12,7 +12,11 @@ async fn write_then_read_returns_latest_values_form_encoded() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
     let w = hub
-        .post_form("/onep:v1/stack/alias", &cik, "temp=21.5&msg=a+b%26c%3Dd%0A%7B%7D")
+        .post_form(
+            "/onep:v1/stack/alias",
+            &cik,
+            "temp=21.5&msg=a+b%26c%3Dd%0A%7B%7D",
+        )
         .await;
     assert_eq!(w.status_line, "HTTP/1.1 204 No Content");
     assert!(w.body.is_empty());
@@ -40,7 +44,12 @@ async fn write_accepts_form_type_without_charset_and_without_content_type() {
         .await;
     assert_eq!(w.status_line, "HTTP/1.1 204 No Content");
     let w = hub
-        .request("POST", "/onep:v1/stack/alias", &[("X-Exosite-CIK", &cik)], b"b=2")
+        .request(
+            "POST",
+            "/onep:v1/stack/alias",
+            &[("X-Exosite-CIK", &cik)],
+            b"b=2",
+        )
         .await;
     assert_eq!(w.status, 204);
     assert_eq!(hub.read(&cik, "a&b").await.text(), "a=1&b=2");
@@ -49,7 +58,10 @@ async fn write_accepts_form_type_without_charset_and_without_content_type() {
         .request(
             "POST",
             "/onep:v1/stack/alias",
-            &[("X-Exosite-CIK", &cik), ("Content-Type", "application/json")],
+            &[
+                ("X-Exosite-CIK", &cik),
+                ("Content-Type", "application/json"),
+            ],
             b"c=3",
         )
         .await;
@@ -95,7 +107,8 @@ async fn hybrid_write_read_writes_before_reading() {
 async fn all_aliases_of_one_write_share_the_server_timestamp() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
-    hub.post_form("/onep:v1/stack/alias", &cik, "a=1&b=2&c=3").await;
+    hub.post_form("/onep:v1/stack/alias", &cik, "a=1&b=2&c=3")
+        .await;
     let mut ts = Vec::new();
     for alias in ["a", "b", "c"] {
         let r = hub
@@ -188,12 +201,20 @@ async fn legacy_record_form_stores_and_conflicts() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
     let r = hub
-        .post_form("/onep:v1/stack/alias/gps", &cik, "1600000000=a&1600000001=b")
+        .post_form(
+            "/onep:v1/stack/alias/gps",
+            &cik,
+            "1600000000=a&1600000001=b",
+        )
         .await;
     assert_eq!(r.status_line, "HTTP/1.1 204 No Content");
     assert_eq!(hub.read(&cik, "gps").await.text(), "gps=b");
     let r = hub
-        .post_form("/onep:v1/stack/alias/gps", &cik, "1600000005=a&1600000005=b")
+        .post_form(
+            "/onep:v1/stack/alias/gps",
+            &cik,
+            "1600000005=a&1600000005=b",
+        )
         .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.text(), "gps=1600000005");
@@ -209,7 +230,13 @@ async fn legacy_record_form_stores_and_conflicts() {
 async fn record_rejects_malformed_bodies_with_400() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
-    for body in ["100=1", "alias=a&notatime=1", "alias=&100=1", "alias=a&100=%ZZ", "alias=a&1.5=x"] {
+    for body in [
+        "100=1",
+        "alias=a&notatime=1",
+        "alias=&100=1",
+        "alias=a&100=%ZZ",
+        "alias=a&1.5=x",
+    ] {
         let r = hub.post_form("/onep:v1/stack/record", &cik, body).await;
         assert_eq!(r.status_line, "HTTP/1.1 400 Bad Request", "{body}");
     }
@@ -266,7 +293,10 @@ async fn activate_both_forms_and_errors() {
     let r = activate("vendor=nope&model=nope&sn=a1", "127.0.0.1").await;
     assert_eq!(r.status, 404);
     // Malformed: no serial, bad escape.
-    assert_eq!(activate("vendor=default&model=default", "x").await.status, 400);
+    assert_eq!(
+        activate("vendor=default&model=default", "x").await.status,
+        400
+    );
     assert_eq!(activate("id=%G1", "x").await.status, 400);
     // The first token works for data calls.
     let w = hub.post_form("/onep:v1/stack/alias", &cik, "k=v").await;
@@ -295,7 +325,10 @@ async fn product_from_host_name_and_other_products() {
     let cik = r.text();
     // Content list with the wrong vendor/model is 403, info 400.
     let r = hub
-        .get("/provision/download?vendor=default&model=default", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?vendor=default&model=default",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status_line, "HTTP/1.1 403 Forbidden");
     let r = hub
@@ -306,7 +339,10 @@ async fn product_from_host_name_and_other_products() {
         .await;
     assert_eq!(r.status_line, "HTTP/1.1 400 Bad Request");
     let r = hub
-        .get("/provision/download?vendor=p2&model=p2", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?vendor=p2&model=p2",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status_line, "HTTP/1.1 204 No Content");
 }
@@ -315,7 +351,9 @@ async fn product_from_host_name_and_other_products() {
 async fn content_list_info_and_download() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
-    let r = hub.get("/provision/download", &[("X-Exosite-CIK", &cik)]).await;
+    let r = hub
+        .get("/provision/download", &[("X-Exosite-CIK", &cik)])
+        .await;
     assert_eq!(r.status_line, "HTTP/1.1 204 No Content");
     let auth = format!("Bearer {}", common::OP_TOKEN);
     for (id, data) in [("b.tar.gz", &b"hello world"[..]), ("a.txt", b"x")] {
@@ -323,21 +361,30 @@ async fn content_list_info_and_download() {
             .request(
                 "PUT",
                 &format!("/api/v1/products/default/content/{id}?meta=v1%2Cbeta"),
-                &[("Authorization", &auth), ("Content-Type", "application/gzip")],
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/gzip"),
+                ],
                 data,
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.text());
     }
     let r = hub
-        .get("/provision/download?vendor=default&model=default", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?vendor=default&model=default",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status_line, "HTTP/1.1 200 OK");
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
     assert_eq!(r.text(), "a.txt\r\nb.tar.gz");
 
     let r = hub
-        .get("/provision/download?id=b.tar.gz&info=true", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?id=b.tar.gz&info=true",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/csv; charset=utf-8"));
@@ -349,7 +396,10 @@ async fn content_list_info_and_download() {
     assert_eq!(parts[3], "v1,beta");
 
     let r = hub
-        .get("/provision/download?id=b.tar.gz", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?id=b.tar.gz",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status_line, "HTTP/1.1 200 OK");
     assert_eq!(r.header("accept-ranges"), Some("bytes"));
@@ -362,7 +412,10 @@ async fn content_list_info_and_download() {
         .await;
     assert_eq!(r.status, 404);
     let r = hub
-        .get("/provision/download?id=missing&info=true", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?id=missing&info=true",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status, 404);
 }
@@ -418,16 +471,22 @@ async fn history_is_bounded_per_alias() {
         .map(|i| format!("{}={i}", 1_000_000 + i))
         .collect::<Vec<_>>()
         .join("&");
-    let r = hub
-        .post_form("/onep:v1/stack/alias/h", &cik, &body)
-        .await;
+    let r = hub.post_form("/onep:v1/stack/alias/h", &cik, &body).await;
     assert_eq!(r.status, 204);
     let r = hub
-        .op("GET", "/api/v1/products/default/devices/sn-1/aliases/h?limit=1000", None)
+        .op(
+            "GET",
+            "/api/v1/products/default/devices/sn-1/aliases/h?limit=1000",
+            None,
+        )
         .await;
     let points = r.json()["points"].as_array().expect("points").clone();
     // At most the bound plus the trimming slack, and the newest are kept.
-    assert!(points.len() >= 5 && points.len() <= 5 + 16, "{}", points.len());
+    assert!(
+        points.len() >= 5 && points.len() <= 5 + 16,
+        "{}",
+        points.len()
+    );
     assert_eq!(points[0]["value"], "59");
 }
 
@@ -436,13 +495,19 @@ async fn serve_entry_point_runs_and_stops() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = gwe_hub::HubConfig::new(dir.path().join("d"));
     config.default_product = "prod-x".into();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(gwe_hub::serve(listener, config, async {
         let _ = rx.await;
     }));
-    let r = common::raw(addr, b"GET /timestamp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let r = common::raw(
+        addr,
+        b"GET /timestamp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
     assert_eq!(r.status, 200);
     // First start: database, blob directory and a 0600 operator token file.
     let data = dir.path().join("d");

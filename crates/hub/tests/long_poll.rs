@@ -7,7 +7,13 @@ use std::time::{Duration, Instant};
 
 use common::{RawResponse, TestHub};
 
-async fn poll(hub: &TestHub, cik: &str, alias: &str, timeout_ms: u64, ims: Option<&str>) -> RawResponse {
+async fn poll(
+    hub: &TestHub,
+    cik: &str,
+    alias: &str,
+    timeout_ms: u64,
+    ims: Option<&str>,
+) -> RawResponse {
     let t = timeout_ms.to_string();
     let mut headers = vec![
         ("X-Exosite-CIK", cik),
@@ -17,7 +23,8 @@ async fn poll(hub: &TestHub, cik: &str, alias: &str, timeout_ms: u64, ims: Optio
     if let Some(v) = ims {
         headers.push(("If-Modified-Since", v));
     }
-    hub.get(&format!("/onep:v1/stack/alias?{alias}"), &headers).await
+    hub.get(&format!("/onep:v1/stack/alias?{alias}"), &headers)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,7 +71,8 @@ async fn no_write_means_304_at_the_timeout() {
     assert!(r.body.is_empty());
     assert_eq!(r.header("last-modified"), None);
     // An old point does not answer a poll without If-Modified-Since ("now").
-    hub.post_form("/onep:v1/stack/alias", &cik, "quiet=old").await;
+    hub.post_form("/onep:v1/stack/alias", &cik, "quiet=old")
+        .await;
     let r = poll(&hub, &cik, "quiet", 200, None).await;
     assert_eq!(r.status, 304);
 }
@@ -73,19 +81,32 @@ async fn no_write_means_304_at_the_timeout() {
 async fn if_modified_since_in_the_past_answers_existing_points_at_once() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
-    hub.post_form("/onep:v1/stack/record", &cik, "alias=c&1500000000=first&1500000100=second")
-        .await;
+    hub.post_form(
+        "/onep:v1/stack/record",
+        &cik,
+        "alias=c&1500000000=first&1500000100=second",
+    )
+    .await;
     // Unix seconds: the oldest point after the given time.
     let r = poll(&hub, &cik, "c", 60_000, Some("1400000000")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "c=first");
-    let lm = r.header("last-modified").expect("Last-Modified").to_string();
+    let lm = r
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
     assert_eq!(lm, "Fri, 14 Jul 2017 02:40:00 GMT");
     // Passing Last-Modified back (HTTP-date) walks to the next point.
     let r = poll(&hub, &cik, "c", 60_000, Some(&lm)).await;
     assert_eq!(r.text(), "c=second");
-    let lm2 = r.header("last-modified").expect("Last-Modified").to_string();
-    assert_eq!(httpdate::parse_http_date(&lm2).expect("date"), std::time::UNIX_EPOCH + Duration::from_secs(1_500_000_100));
+    let lm2 = r
+        .header("last-modified")
+        .expect("Last-Modified")
+        .to_string();
+    assert_eq!(
+        httpdate::parse_http_date(&lm2).expect("date"),
+        std::time::UNIX_EPOCH + Duration::from_secs(1_500_000_100)
+    );
     // Nothing after the last one: 304 at the timeout.
     let r = poll(&hub, &cik, "c", 200, Some(&lm2)).await;
     assert_eq!(r.status, 304);
@@ -106,7 +127,8 @@ async fn a_poll_without_ims_is_woken_by_a_write_in_the_same_second() {
     let hub = TestHub::start().await;
     let cik = hub.device("sn-1").await;
     // Writes just before the poll, possibly in the same second as the wake-up write.
-    hub.post_form("/onep:v1/stack/alias", &cik, "s=before").await;
+    hub.post_form("/onep:v1/stack/alias", &cik, "s=before")
+        .await;
     let poller = {
         let addr = hub.addr;
         let cik = cik.clone();
@@ -172,7 +194,10 @@ async fn bad_long_polls_are_400() {
         .await;
     assert_eq!(r.status, 400);
     // Malformed If-Modified-Since.
-    assert_eq!(poll(&hub, &cik, "a", 1000, Some("yesterday")).await.status, 400);
+    assert_eq!(
+        poll(&hub, &cik, "a", 1000, Some("yesterday")).await.status,
+        400
+    );
     // Zero aliases.
     let r = hub
         .get(

@@ -13,7 +13,10 @@ async fn hub_with_blob(data: &[u8]) -> (TestHub, String) {
         .request(
             "PUT",
             "/api/v1/products/default/content/blob.bin",
-            &[("Authorization", &auth), ("Content-Type", "application/octet-stream")],
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/octet-stream"),
+            ],
             data,
         )
         .await;
@@ -67,7 +70,10 @@ async fn unsatisfiable_ranges_are_416() {
     let (hub, cik) = hub_with_blob(&data(1000)).await;
     for range in ["bytes=1000-", "bytes=5000-6000", "bytes=-0"] {
         let r = ranged(&hub, &cik, range).await;
-        assert_eq!(r.status_line, "HTTP/1.1 416 Range Not Satisfiable", "{range}");
+        assert_eq!(
+            r.status_line, "HTTP/1.1 416 Range Not Satisfiable",
+            "{range}"
+        );
         assert_eq!(r.header("content-range"), Some("bytes */1000"), "{range}");
     }
 }
@@ -76,7 +82,14 @@ async fn unsatisfiable_ranges_are_416() {
 async fn invalid_or_multiple_ranges_send_the_whole_blob() {
     let d = data(300);
     let (hub, cik) = hub_with_blob(&d).await;
-    for range in ["bytes=a-b", "items=0-1", "bytes=5-1", "bytes=0-1,5-6", "bytes=-", "garbage"] {
+    for range in [
+        "bytes=a-b",
+        "items=0-1",
+        "bytes=5-1",
+        "bytes=0-1,5-6",
+        "bytes=-",
+        "garbage",
+    ] {
         let r = ranged(&hub, &cik, range).await;
         assert_eq!(r.status_line, "HTTP/1.1 200 OK", "{range}");
         assert_eq!(r.header("content-range"), None);
@@ -89,7 +102,10 @@ async fn large_blobs_stream_whole_and_in_pieces() {
     let d = data(300_000);
     let (hub, cik) = hub_with_blob(&d).await;
     let r = hub
-        .get("/provision/download?id=blob.bin", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?id=blob.bin",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), d.len());
@@ -109,7 +125,10 @@ async fn large_blobs_stream_whole_and_in_pieces() {
 async fn empty_blob_is_200_and_any_range_416() {
     let (hub, cik) = hub_with_blob(b"").await;
     let r = hub
-        .get("/provision/download?id=blob.bin", &[("X-Exosite-CIK", &cik)])
+        .get(
+            "/provision/download?id=blob.bin",
+            &[("X-Exosite-CIK", &cik)],
+        )
         .await;
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-length"), Some("0"));

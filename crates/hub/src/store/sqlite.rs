@@ -262,7 +262,8 @@ fn writer_resource<'c>(
             .prepare_cached("SELECT count(*) FROM points WHERE resource = ?1")
             .and_then(|mut s| s.query_row([id], |r| r.get(0)))
             .map_err(sql("counting points"))?;
-        ctx.resources.insert(key.clone(), CachedResource { id, count });
+        ctx.resources
+            .insert(key.clone(), CachedResource { id, count });
     }
     Ok(ctx.resources.get_mut(&key))
 }

@@ -23,7 +23,7 @@ pub async fn read(
 ) -> HubResult<Response> {
     let aliases = read_query::parse(query.as_deref().unwrap_or(""))?;
     if headers.contains_key(REQUEST_TIMEOUT) {
-        return super::long_poll::poll(&state, &device, aliases, &headers).await;
+        return super::long_poll::poll(&state, &device, aliases, headers).await;
     }
     read_aliases(&state, &device, aliases).await
 }

@@ -36,7 +36,7 @@ pub async fn poll(
     state: &AppState,
     device: &DeviceRef,
     aliases: Vec<String>,
-    headers: &HeaderMap,
+    headers: HeaderMap,
 ) -> HubResult<Response> {
     let [alias]: [String; 1] = aliases.try_into().map_err(|a: Vec<String>| {
         HubError::BadRequest(format!(
@@ -44,15 +44,17 @@ pub async fn poll(
             a.len()
         ))
     })?;
-    let timeout = header_str(headers, REQUEST_TIMEOUT)?
+    let timeout = header_str(&headers, REQUEST_TIMEOUT)?
         .map(RequestTimeout::parse)
         .transpose()?
         .unwrap_or(RequestTimeout::clamped(0));
-    let since = header_str(headers, header::IF_MODIFIED_SINCE.as_str())?
+    let since = header_str(&headers, header::IF_MODIFIED_SINCE.as_str())?
         .map(parse_http_time)
         .transpose()?
         .map(|t| i64::try_from(t).unwrap_or(i64::MAX));
     let deadline = Instant::now() + timeout.as_duration();
+    // Nothing else is needed from the request: free it before waiting.
+    drop(headers);
 
     // "Now" is the newest point id at arrival. Subscribing after taking it and checking the
     // store once more before waiting means no write after it can go unnoticed.
