@@ -363,3 +363,32 @@ async fn stats_count_waiting_polls() {
     let r = hub.op("GET", "/api/v1/stats", None).await;
     assert_eq!(r.json()["long_polls"], 0);
 }
+
+#[test]
+fn openapi_documents_every_operator_route() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+        .expect("openapi.yaml");
+    let doc: serde_json::Value = serde_norway::from_str(&text).expect("valid YAML");
+    assert_eq!(doc["openapi"], "3.0.3");
+    let mut paths: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/products",
+            "/products/{product}/content",
+            "/products/{product}/content/{id}",
+            "/products/{product}/devices",
+            "/products/{product}/devices/{sn}/aliases",
+            "/products/{product}/devices/{sn}/aliases/{alias}",
+            "/products/{product}/devices/{sn}/enable",
+            "/products/{product}/resources",
+            "/stats",
+        ]
+    );
+}
