@@ -58,9 +58,6 @@ impl TestHub {
             stop: Some(tx),
             task: Some(task),
         };
-        // The listener is bound before serve() runs, but the data dir is opened inside it:
-        // wait until the hub answers.
-        wait_until(|| async { hub.get("/timestamp", &[]).await.status == 200 }).await;
         hub
     }
 
@@ -238,6 +235,15 @@ pub async fn raw(addr: SocketAddr, request: &[u8]) -> RawResponse {
         .expect("answer in time")
         .expect("read");
     parse_response(&buf)
+}
+
+/// Sends raw bytes and returns whatever comes back until the server closes (or 10 s pass).
+pub async fn raw_bytes(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let _ = s.write_all(request).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut buf)).await;
+    buf
 }
 
 /// Parses one HTTP/1.1 response (Content-Length or read-to-close bodies).
