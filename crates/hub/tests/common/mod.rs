@@ -51,14 +51,13 @@ impl TestHub {
         let task = tokio::spawn(opened.run(listener, async {
             let _ = rx.await;
         }));
-        let hub = TestHub {
+        TestHub {
             addr,
             dir,
             notifier,
             stop: Some(tx),
             task: Some(task),
-        };
-        hub
+        }
     }
 
     /// Stops the hub and waits for it to finish; returns the data directory.
