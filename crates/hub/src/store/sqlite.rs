@@ -767,3 +767,126 @@ impl Store for SqliteStore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &tempfile::TempDir, limit: u32) -> SqliteStore {
+        SqliteStore::open(&dir.path().join("t.db"), limit).expect("open")
+    }
+
+    async fn device(s: &SqliteStore) -> i64 {
+        s.ensure_product("p".into()).await.expect("product");
+        s.add_device("p".into(), "d".into()).await.expect("device");
+        match s.activate("p".into(), "d".into(), "t".repeat(40)).await {
+            Ok(Activation::Activated(_)) => {}
+            other => panic!("{other:?}"),
+        }
+        s.device_by_token("t".repeat(40))
+            .await
+            .expect("lookup")
+            .expect("device")
+            .id
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_stores_nothing_and_spoils_no_other_job() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = store(&dir, 10);
+        let dev = device(&s).await;
+        // Queue a good write, a job that writes then fails, and another good write, so
+        // they likely share one group commit.
+        let good1 = s.write(WriteRequest {
+            device: dev,
+            ts: 1,
+            values: vec![("a".into(), "1".into())],
+            create_aliases: true,
+        });
+        let bad = s.submit(move |ctx| {
+            let r = writer_resource(ctx, dev, "b", true)?.map(|r| *r);
+            let mut r = r.ok_or_else(|| StoreError::NotFound("b".into()))?;
+            insert_point(ctx.conn, &mut r, 5, "half", 10)?;
+            Err::<(), _>(StoreError::Conflict("fail after writing".into()))
+        });
+        let good2 = s.write(WriteRequest {
+            device: dev,
+            ts: 2,
+            values: vec![("b".into(), "2".into())],
+            create_aliases: true,
+        });
+        let (g1, b, g2) = tokio::join!(good1, bad, good2);
+        assert!(g1.is_ok() && g2.is_ok());
+        assert!(matches!(b, Err(StoreError::Conflict(_))));
+        let latest = s
+            .latest(dev, vec!["a".into(), "b".into()])
+            .await
+            .expect("read");
+        assert_eq!(latest[0].as_ref().map(|p| p.value.as_str()), Some("1"));
+        let hist = s.history(dev, "b".into(), 10).await.expect("history");
+        assert_eq!(hist.len(), 1, "{hist:?}");
+        assert_eq!(hist[0].value, "2");
+    }
+
+    #[tokio::test]
+    async fn history_is_trimmed_to_the_bound_keeping_the_newest() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = store(&dir, 3);
+        let dev = device(&s).await;
+        for i in 0..50 {
+            s.write(WriteRequest {
+                device: dev,
+                ts: i,
+                values: vec![("x".into(), i.to_string())],
+                create_aliases: true,
+            })
+            .await
+            .expect("write");
+        }
+        let hist = s.history(dev, "x".into(), 1000).await.expect("history");
+        assert!(hist.len() <= 3 + TRIM_SLACK as usize, "{}", hist.len());
+        assert_eq!(hist[0].value, "49");
+        // Reopening keeps the data and the counts stay consistent.
+        drop(s);
+        let s = store(&dir, 3);
+        let hist = s.history(dev, "x".into(), 1).await.expect("history");
+        assert_eq!(hist[0].value, "49");
+    }
+
+    #[tokio::test]
+    async fn activation_states_and_unknown_identities() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = store(&dir, 10);
+        s.ensure_product("p".into()).await.expect("product");
+        let r = s.activate("p".into(), "nobody".into(), "x".into()).await;
+        assert_eq!(r.expect("ok"), Activation::UnknownIdentity);
+        let r = s.activate("nope".into(), "nobody".into(), "x".into()).await;
+        assert_eq!(r.expect("ok"), Activation::UnknownIdentity);
+        s.add_device("p".into(), "d".into()).await.expect("add");
+        let r = s.activate("p".into(), "d".into(), "tok1".into()).await;
+        assert_eq!(r.expect("ok"), Activation::Activated("tok1".into()));
+        let r = s.activate("p".into(), "d".into(), "tok2".into()).await;
+        assert_eq!(r.expect("ok"), Activation::NotEnabled);
+        let d = s
+            .enable_device("p".into(), "d".into())
+            .await
+            .expect("enable");
+        assert!(d.enabled && !d.activated);
+        assert!(s.device_by_token("tok1".into()).await.expect("q").is_none());
+    }
+
+    #[test]
+    fn a_database_from_a_newer_hub_is_refused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("t.db");
+        drop(SqliteStore::open(&path, 10).expect("open"));
+        let conn = Connection::open(&path).expect("open raw");
+        conn.execute_batch("PRAGMA user_version = 99").expect("set");
+        drop(conn);
+        match SqliteStore::open(&path, 10) {
+            Err(StoreError::Open { message, .. }) => assert!(message.contains("newer")),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened a newer schema"),
+        }
+    }
+}
