@@ -1,0 +1,158 @@
+//! Crash-consistent file operations: every replacement is a rename of a fully written, fsynced
+//! temporary in the same directory, followed by an fsync of the directory, so a power cut leaves
+//! the old or the new file, never a mix.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
+    name.push(suffix);
+    parent_of(path).join(name)
+}
+
+/// Makes a rename or unlink in `dir` durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Writes `contents` to `path` (mode `mode`) atomically and durably.
+pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let tmp = sibling(path, &format!(".tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        sync_dir(parent_of(path))
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Points the symlink `link` at `target` atomically (a new link renamed over the old one).
+pub(crate) fn swap_symlink(link: &Path, target: &Path) -> io::Result<()> {
+    let tmp = sibling(link, &format!(".new.{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)?;
+    if let Err(e) = fs::rename(&tmp, link) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(parent_of(link))
+}
+
+/// Removes a file durably; a missing file is fine.
+pub(crate) fn remove_file_durable(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => sync_dir(parent_of(path)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes a directory tree; a missing one is fine.
+pub(crate) fn remove_dir_all_quiet(path: &Path) -> io::Result<()> {
+    match fs::remove_dir_all(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Renames durably (both directories synced).
+pub(crate) fn rename_durable(from: &Path, to: &Path) -> io::Result<()> {
+    fs::rename(from, to)?;
+    sync_dir(parent_of(to))?;
+    if parent_of(from) != parent_of(to) {
+        sync_dir(parent_of(from))?;
+    }
+    Ok(())
+}
+
+/// Reads a file of at most `max` bytes; `None` when it does not exist.
+pub(crate) fn read_small(path: &Path, max: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let f = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let mut buf = Vec::new();
+    f.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {max} bytes"),
+        ));
+    }
+    Ok(Some(buf))
+}
+
+/// An exclusive advisory lock held while the file stays open.
+pub(crate) struct FileLock {
+    _file: File,
+}
+
+impl FileLock {
+    /// Blocks until the lock at `path` is ours (the file is created when missing).
+    pub(crate) fn acquire(path: &Path) -> io::Result<FileLock> {
+        use std::os::fd::AsRawFd;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
+        loop {
+            // SAFETY: the fd belongs to `file`, open for the lock's lifetime.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                return Ok(FileLock { _file: file });
+            }
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_and_symlink_swap() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        write_atomic(&p, b"a", 0o644).unwrap();
+        write_atomic(&p, b"b", 0o644).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"b");
+        let link = d.path().join("current");
+        swap_symlink(&link, Path::new("v1")).unwrap();
+        swap_symlink(&link, Path::new("v2")).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("v2"));
+        let names: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(names.len(), 2, "no temporaries left");
+        assert!(read_small(&d.path().join("missing"), 10).unwrap().is_none());
+        write_atomic(&p, &[0u8; 20], 0o644).unwrap();
+        assert!(read_small(&p, 10).is_err());
+    }
+}
