@@ -158,6 +158,7 @@ impl Installer {
             &self.cfg.cache_dir(),
             &self.cfg.apps_root,
             &self.cfg.include_dir,
+            &self.cfg.log_dir,
         ] {
             fs::create_dir_all(d).map_err(io_at("create directory", d))?;
         }
