@@ -30,6 +30,8 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 /// Time a client has to send a complete request head, and the keep-alive idle time.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest pause allowed while a request body is being received.
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest body piece handed to a handler at once.
 const BODY_CHUNK: usize = 16 * 1024;
 /// Responses smaller than this are sent with their head in one write.
@@ -301,6 +303,20 @@ where
     }
 }
 
+/// Reads more body bytes, failing when the client pauses longer than [`BODY_IDLE_TIMEOUT`].
+async fn read_body_bytes<S: AsyncRead + Unpin>(
+    io: &mut S,
+    buf: &mut BytesMut,
+) -> io::Result<usize> {
+    match tokio::time::timeout(BODY_IDLE_TIMEOUT, read_some(io, buf)).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "request body stalled",
+        )),
+    }
+}
+
 /// Streams a request body from the connection into the handler's channel.
 async fn pump_body<S>(
     io: &mut S,
@@ -329,7 +345,7 @@ async fn pump_exact<S: AsyncRead + Unpin>(
     tx: &mpsc::Sender<Result<Bytes, io::Error>>,
 ) -> io::Result<()> {
     while left > 0 {
-        if buf.is_empty() && read_some(io, buf).await? == 0 {
+        if buf.is_empty() && read_body_bytes(io, buf).await? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "body cut short",
@@ -389,7 +405,7 @@ async fn read_line<S: AsyncRead + Unpin>(io: &mut S, buf: &mut BytesMut) -> io::
                 "chunk line too long",
             ));
         }
-        if read_some(io, buf).await? == 0 {
+        if read_body_bytes(io, buf).await? == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::UnexpectedEof,
                 "body cut short",
