@@ -1,11 +1,33 @@
-//! The supervisord-compatible process supervisor.
+//! The supervisord-compatible process supervisor behind `gwe supervisord`.
 //!
 //! - [`config`]: the configuration model and loader.
 //! - [`process`]: process states, the per-process state machine, spawner, reaper.
 //! - [`logs`]: rotating log files, child output capture, the main log.
-//! - [`state`]: [`state::Supervisor`], the one owner of all runtime state.
+//! - [`state`]: [`state::Supervisor`], the one owner of all runtime state
+//!   (its module doc states the ownership rule).
 //! - [`rpc`]: the XML-RPC/HTTP control interface supervisorctl talks to.
+//! - [`orphans`]: recovery after the supervisor itself was SIGKILLed.
 //! - [`daemon`]: [`daemon::run`], the entry point `gwe supervisord` calls.
+//!
+//! # Deliberate differences from supervisord 4.3
+//!
+//! - Event-driven: the loop sleeps until a child exits, a signal or request
+//!   arrives, or a process deadline is due. Timed transitions happen on time
+//!   (a crashed program restarts at once, not ~1 s later) and an idle
+//!   supervisor never wakes up.
+//! - Children are reaped as soon as SIGCHLD arrives, so supervisord's
+//!   "late-reap" miscount (a quick exit taken for a successful start, which
+//!   resets the back-off counter) never happens: `1 + startretries` attempts.
+//! - The supervisor is a child subreaper: grandchildren that daemonize are
+//!   reaped too (logged as `reaped unknown pid`).
+//! - Started pids are recorded beside the pidfile; after a `kill -9` of the
+//!   supervisor, the next start kills what is still running from the last run.
+//! - SIGHUP or `supervisor.restart` with a configuration that does not load
+//!   keeps the current one running (supervisord would exit); the RPC answers
+//!   CANT_REREAD.
+//! - Not supported: event listeners and events (`*_events_enabled`,
+//!   `*_capture_maxbytes`), syslog (treated as NONE), `strip_ansi`, the
+//!   `[supervisord] user` option, `sendRemoteCommEvent` (accepted, no effect).
 #![deny(missing_docs)]
 
 pub mod config;

@@ -496,3 +496,21 @@ fn logtail_and_mainlogtail_stream_chunked() {
     c.read_exact(&mut head).unwrap();
     assert_eq!(&head, b"HTTP/1.1 200");
 }
+
+#[test]
+fn expect_100_continue_is_answered_before_the_body() {
+    let d = daemon();
+    let mut c = UnixStream::connect(&d.sock).unwrap();
+    c.set_read_timeout(Some(common::TIMEOUT)).unwrap();
+    let body = xmlrpc::encode_call("supervisor.getAPIVersion", &[]);
+    write!(c, "POST /RPC2 HTTP/1.1\r\nExpect: 100-continue\r\nConnection: close\r\nContent-Length: {}\r\n\r\n", body.len()).unwrap();
+    let mut interim = [0u8; 25];
+    c.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    c.write_all(body.as_bytes()).unwrap();
+    let mut rest = Vec::new();
+    c.read_to_end(&mut rest).unwrap();
+    let (code, body) = split_response(&rest);
+    assert_eq!(code, 200);
+    assert_eq!(xmlrpc::parse_response(body).unwrap(), Ok(s("3.0")));
+}

@@ -140,6 +140,22 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
         .map_err(|e| SpawnError::Os(format!("can't make pipe: {e}")))
 }
 
+/// Output pipes hold as much as one capture read (128 KiB instead of the
+/// default 64 KiB), so a fast writer is drained in half the wake-ups. The
+/// kernel allocates pipe pages only while data waits, so this costs memory
+/// only when the reader lags. Best effort.
+fn grow_pipe(fd: &OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl on a pipe fd we own.
+    unsafe {
+        libc::fcntl(
+            fd.as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            crate::logs::capture::READ_SIZE as libc::c_int,
+        );
+    }
+}
+
 /// Highest fd to mark close-on-exec when close_range(2) is unavailable.
 fn max_fd() -> libc::c_int {
     let mut r = libc::rlimit {
@@ -163,6 +179,7 @@ pub fn spawn(program: &Path, req: &SpawnRequest<'_>) -> Result<Spawned, SpawnErr
     };
     let (in_r, in_w) = pipe()?;
     let (out_r, out_w) = pipe()?;
+    grow_pipe(&out_r);
     let (err_r, err_w) = if req.redirect_stderr {
         (
             None,
@@ -172,6 +189,7 @@ pub fn spawn(program: &Path, req: &SpawnRequest<'_>) -> Result<Spawned, SpawnErr
         )
     } else {
         let (r, w) = pipe()?;
+        grow_pipe(&r);
         (Some(r), w)
     };
     let mut cmd = Command::new(program);

@@ -264,6 +264,7 @@ struct Head {
     chunked: bool,
     close: bool,
     keep_alive: bool,
+    expect_continue: bool,
     authorization: Option<String>,
     len: usize,
 }
@@ -291,6 +292,7 @@ fn parse_head(buf: &[u8]) -> Parsed {
         chunked: false,
         close: false,
         keep_alive: false,
+        expect_continue: false,
         authorization: None,
         len,
     };
@@ -310,6 +312,8 @@ fn parse_head(buf: &[u8]) -> Parsed {
             let v = v.to_ascii_lowercase();
             head.close |= v.contains("close");
             head.keep_alive |= v.contains("keep-alive");
+        } else if h.name.eq_ignore_ascii_case("expect") {
+            head.expect_continue = v.eq_ignore_ascii_case("100-continue");
         } else if h.name.eq_ignore_ascii_case("authorization") {
             head.authorization = Some(v.to_owned());
         }
@@ -392,6 +396,15 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(stream: S, ctx: Arc<Ctx>)
         let body_len = head.content_length.unwrap_or(0);
         if body_len > MAX_BODY {
             return error(&mut wr, 413).await;
+        }
+        if head.expect_continue
+            && buf.len() < body_len
+            && wr
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .is_err()
+        {
+            return;
         }
         while buf.len() < body_len {
             if !fill(&mut rd, &mut buf).await {
