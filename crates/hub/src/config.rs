@@ -19,7 +19,8 @@ pub struct TlsFiles {
 }
 
 /// Everything the hub needs to run. Build with [`HubConfig::new`] and adjust fields.
-#[derive(Debug, Clone)]
+/// `Debug` redacts the operator token.
+#[derive(Clone)]
 pub struct HubConfig {
     /// Data directory holding the database, blobs and the operator token; created if missing.
     pub data_dir: PathBuf,
@@ -38,6 +39,24 @@ pub struct HubConfig {
     pub tls: Option<TlsFiles>,
     /// Operator token to use instead of the one stored in the data directory (tests, demo).
     pub operator_token: Option<String>,
+}
+
+impl std::fmt::Debug for HubConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubConfig")
+            .field("data_dir", &self.data_dir)
+            .field("default_product", &self.default_product)
+            .field("history_limit", &self.history_limit)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_content_bytes", &self.max_content_bytes)
+            .field("create_aliases", &self.create_aliases)
+            .field("tls", &self.tls)
+            .field(
+                "operator_token",
+                &self.operator_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl HubConfig {
@@ -68,5 +87,20 @@ impl HubConfig {
     /// Path of the operator token file.
     pub fn operator_token_path(&self) -> PathBuf {
         self.data_dir.join(OPERATOR_TOKEN_FILE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_operator_token() {
+        let mut c = HubConfig::new("/d");
+        c.operator_token = Some("s3cret-token".into());
+        let text = format!("{c:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(text.contains("<redacted>"));
+        assert_eq!(c.db_path(), std::path::Path::new("/d/hub.db"));
     }
 }
