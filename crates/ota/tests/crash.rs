@@ -47,7 +47,10 @@ fn child() {
     });
     let inst = Installer::new(crash_config(&root, Some(var("URL")))).with_observer(observer);
     let r = inst.install_file(Path::new(&var("TARBALL")), "engine_fetch");
-    panic!("the kill point was not reached; the install ended: {}", r.summary());
+    panic!(
+        "the kill point was not reached; the install ended: {}",
+        r.summary()
+    );
 }
 
 /// Outside a crash run this is an ordinary test: a one-off app without a supervisor.
@@ -60,7 +63,10 @@ fn installer_child_process() {
     let p = tarball(t.path(), "once.v1.tar.gz", vec![install_sh("echo once")]);
     let r = Installer::new(crash_config(&t.path().join("gw"), None)).install_file(&p, "cli");
     assert_eq!(r.result, InstallResult::Installed, "{r:#?}");
-    assert_eq!(registry_version(&t.path().join("gw"), "once").as_deref(), Some("1"));
+    assert_eq!(
+        registry_version(&t.path().join("gw"), "once").as_deref(),
+        Some("1")
+    );
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -94,7 +100,12 @@ fn crash_case(v2: V2, point: &str, expect: u32) {
     };
     let v2_sha = gwe_package::sha256_file(&v2_path).unwrap();
     let status = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "installer_child_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "installer_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env(format!("{CHILD}_ROOT"), &root)
         .env(format!("{CHILD}_URL"), sup.url())
@@ -104,11 +115,21 @@ fn crash_case(v2: V2, point: &str, expect: u32) {
         .stderr(std::process::Stdio::null())
         .status()
         .expect("run the child installer");
-    assert_eq!(status.signal(), Some(libc::SIGKILL), "child was not killed at {point}: {status:?}");
-    assert!(root.join("ota/journal.json").exists(), "{point}: the journal must survive the crash");
+    assert_eq!(
+        status.signal(),
+        Some(libc::SIGKILL),
+        "child was not killed at {point}: {status:?}"
+    );
+    assert!(
+        root.join("ota/journal.json").exists(),
+        "{point}: the journal must survive the crash"
+    );
     // The restart.
     let rec = inst.recover().expect("an interrupted install to recover");
-    assert!(!root.join("ota/journal.json").exists(), "{point}: journal left after recovery");
+    assert!(
+        !root.join("ota/journal.json").exists(),
+        "{point}: journal left after recovery"
+    );
     assert!(inst.recover().is_none(), "{point}: recovery is done once");
     let want_result = match (v2, expect) {
         (_, 2) => InstallResult::Installed,
@@ -123,19 +144,34 @@ fn crash_case(v2: V2, point: &str, expect: u32) {
         "{point}: registry"
     );
     let link = current(&root, "app").expect("current link");
-    assert!(link.starts_with(&format!("{expect}-")), "{point}: link {link}");
-    assert!(root.join("apps/app").join(&link).join("install.sh").is_file());
+    assert!(
+        link.starts_with(&format!("{expect}-")),
+        "{point}: link {link}"
+    );
+    assert!(root
+        .join("apps/app")
+        .join(&link)
+        .join("install.sh")
+        .is_file());
     let conf = std::fs::read_to_string(root.join("conf.d/app.conf")).unwrap();
-    assert!(conf.contains(&format!("sleep 100{expect}")), "{point}: conf {conf}");
+    assert!(
+        conf.contains(&format!("sleep 100{expect}")),
+        "{point}: conf {conf}"
+    );
     wait_for(&format!("{point}: v{expect} running"), 15, || {
         sup.program("app").is_some_and(|p| p.0 == "RUNNING")
-            && sup.cmdline("app").is_some_and(|c| c.contains(&format!("sleep 100{expect}")))
+            && sup
+                .cmdline("app")
+                .is_some_and(|c| c.contains(&format!("sleep 100{expect}")))
     });
     if expect == 2 {
         assert_eq!(registry_entry(&root, "app")["sha256"], v2_sha.as_str());
         assert_eq!(registry_entry(&root, "app")["previous_version"], "1");
     } else {
-        assert!(!registry_entry(&root, "app")["last_attempt"].is_null(), "{point}: attempt recorded");
+        assert!(
+            !registry_entry(&root, "app")["last_attempt"].is_null(),
+            "{point}: attempt recorded"
+        );
     }
     // Nothing half-done is left: no staging directory, at most the live and one other version.
     let names: Vec<String> = std::fs::read_dir(root.join("apps/app"))
@@ -143,10 +179,19 @@ fn crash_case(v2: V2, point: &str, expect: u32) {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(!names.iter().any(|n| n.starts_with(".staging") || n.contains(".new.")), "{point}: {names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with(".staging") || n.contains(".new.")),
+        "{point}: {names:?}"
+    );
     assert!(names.len() <= 3, "{point}: {names:?}");
     if expect == 1 {
-        assert_eq!(names.len(), 2, "{point}: the new version's directory must go: {names:?}");
+        assert_eq!(
+            names.len(),
+            2,
+            "{point}: the new version's directory must go: {names:?}"
+        );
     }
     // A retry after recovery works normally (or is already installed).
     let again = inst.install_file(&v2_path, "engine_fetch");
@@ -196,7 +241,9 @@ fn kill_during_install_script() {
     std::fs::create_dir_all(&dir).unwrap();
     let sup = Supervisord::start(&root);
     let inst = Installer::new(crash_config(&root, Some(sup.url())));
-    assert!(inst.install_file(&sleeper_app(&dir, "app", "1", 1001), "cli").ok());
+    assert!(inst
+        .install_file(&sleeper_app(&dir, "app", "1", 1001), "cli")
+        .ok());
     let pidfile = t.path().join("script.pid");
     let v2 = tarball(
         &dir,
@@ -207,7 +254,12 @@ fn kill_during_install_script() {
         ],
     );
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "installer_child_process", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "installer_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD, "1")
         .env(format!("{CHILD}_ROOT"), &root)
         .env(format!("{CHILD}_URL"), sup.url())
@@ -222,14 +274,21 @@ fn kill_during_install_script() {
     });
     child.kill().unwrap();
     let _ = child.wait();
-    let script_pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let script_pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     // SAFETY: the orphaned script (we know its pid) is ended so the test leaves nothing behind.
     unsafe {
         libc::kill(script_pid, libc::SIGKILL);
     }
     let rec = inst.recover().expect("recovery");
     assert_eq!(rec.result, InstallResult::Failed, "{rec:#?}");
-    assert_eq!(rec.error.as_ref().unwrap().kind, gwe_ota::FailureKind::Interrupted);
+    assert_eq!(
+        rec.error.as_ref().unwrap().kind,
+        gwe_ota::FailureKind::Interrupted
+    );
     assert_eq!(registry_version(&root, "app").as_deref(), Some("1"));
     assert!(current(&root, "app").unwrap().starts_with("1-"));
     assert!(sup.cmdline("app").unwrap().contains("sleep 1001"));
