@@ -130,6 +130,17 @@ fn kill_9_of_the_supervisor_then_restart_runs_the_app_only_once() {
         lines(&sv.path("sleeps")).first()?.parse::<i32>().ok()
     });
     assert_eq!(pids_with(&marker).len(), 1);
+    let app_pid = pids_with(&marker)[0];
+    // a second supervisor on the same files refuses to start and kills nothing
+    let o = Command::new(env!("CARGO_BIN_EXE_gwe"))
+        .args(["supervisord", "-n", "-c"])
+        .arg(&sv.conf)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("another supervisord"));
+    assert_eq!(pids_with(&marker), [app_pid]);
+    assert!(alive(first_sleep));
     // SIGKILL: no clean-up, the app is orphaned
     sv.kill("KILL");
     let st = sv.wait_exit();
@@ -206,14 +217,17 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o660);
-    // a second daemon on the same socket refuses to start
+    // a second daemon on the same socket (other pidfile, via -j) refuses to start
     let o = Command::new(env!("CARGO_BIN_EXE_gwe"))
         .args(["supervisord", "-n", "-c"])
         .arg(&conf)
+        .arg("-j")
+        .arg(dir.path().join("other.pid"))
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("Another program is already listening"));
+    assert!(!dir.path().join("other.pid").exists());
     send_signal(pid, "TERM");
     wait_for("daemon exit", TIMEOUT, || {
         (!dir.path().join("s.pid").exists()).then_some(())

@@ -56,6 +56,14 @@ pub enum DaemonError {
     /// Another supervisord already listens on the socket.
     #[error("Another program is already listening on a port that one of our HTTP servers is configured to use ({0}).  Shut this program down first before starting supervisord.")]
     AddressInUse(String),
+    /// The pidfile names a live supervisor.
+    #[error("another supervisord (pid {pid}) is running with pidfile {}", pidfile.display())]
+    AlreadyRunning {
+        /// Its pid.
+        pid: u32,
+        /// The pidfile naming it.
+        pidfile: PathBuf,
+    },
     /// fork/setsid failed.
     #[error("could not daemonize: {0}")]
     Daemonize(nix::Error),
@@ -138,6 +146,18 @@ fn daemonize(config: &Config) -> Result<bool, DaemonError> {
     }
 }
 
+/// The pid in `pidfile` if it is a live supervisor other than us (a pid
+/// reused by an unrelated program after a crash or reboot does not count).
+fn other_instance(pidfile: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(pidfile).ok()?.trim().parse().ok()?;
+    if pid == std::process::id() || pid <= 1 {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    cmdline.contains("supervisord").then_some(pid)
+}
+
 fn write_pidfile(path: &Path) -> Result<(), DaemonError> {
     std::fs::write(path, format!("{}\n", std::process::id())).map_err(|e| DaemonError::Io {
         what: "cannot write pidfile",
@@ -161,12 +181,8 @@ fn main_log(c: &Config) -> MainLog {
 async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
     let log = main_log(&config);
     let pidfile = config.supervisord.pidfile.clone();
-    let children = orphans::record_path(&pidfile);
-    for r in orphans::kill_leftovers(&children) {
-        log.warn(&format!(
-            "killed '{}' (pid {}) left running by a previous supervisord",
-            r.name, r.pid
-        ));
+    if let Some(pid) = other_instance(&pidfile) {
+        return Err(DaemonError::AlreadyRunning { pid, pidfile });
     }
     raise_limit(
         &log,
@@ -182,14 +198,23 @@ async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
     );
     // SAFETY: umask(2) only sets the mask.
     unsafe { libc::umask(config.supervisord.umask as libc::mode_t) };
+    let (tx, rx) = mpsc::channel::<Request>(64);
+    // Binding first proves no other supervisor serves this socket: only then
+    // is it safe to kill leftovers and delete old AUTO logs.
+    let servers = server::start(&config, tx).await?;
+    let children = orphans::record_path(&pidfile);
+    for r in orphans::kill_leftovers(&children) {
+        log.warn(&format!(
+            "killed '{}' (pid {}) left running by a previous supervisord",
+            r.name, r.pid
+        ));
+    }
     if !config.supervisord.nocleanup {
         clear_auto_logs(
             &config.supervisord.childlogdir,
             &config.supervisord.identifier,
         );
     }
-    let (tx, rx) = mpsc::channel::<Request>(64);
-    let servers = server::start(&config, tx).await?;
     write_pidfile(&pidfile)?;
     log.info(&format!(
         "supervisord started with pid {}",
