@@ -69,10 +69,28 @@ pub struct Proc {
 /// A process group and its processes by name.
 #[derive(Debug)]
 pub struct Group {
-    /// Its configuration.
+    /// Its configuration, without `processes`: each [`Proc`] holds its own
+    /// (one copy of each process config, not two). See [`Group::full_config`].
     pub config: GroupConfig,
     /// Processes by name.
     pub procs: BTreeMap<String, Proc>,
+    /// Process names in configuration order.
+    order: Vec<String>,
+}
+
+impl Group {
+    /// The group's configuration with its processes, as it was read.
+    pub fn full_config(&self) -> GroupConfig {
+        GroupConfig {
+            name: self.config.name.clone(),
+            priority: self.config.priority,
+            processes: self
+                .order
+                .iter()
+                .filter_map(|n| self.procs.get(n).map(|p| p.config.clone()))
+                .collect(),
+        }
+    }
 }
 
 /// Everything the daemon supervises. See the module doc for who may touch it.
@@ -339,26 +357,34 @@ impl Supervisor {
             stop_order: None,
             config,
         };
-        for g in sup.config.groups.clone() {
+        for i in 0..sup.config.groups.len() {
+            let g = sup.config.groups[i].clone();
             sup.add_group(g);
         }
         sup
     }
 
     /// Adds an active group (false if one with that name exists).
-    pub fn add_group(&mut self, g: GroupConfig) -> bool {
+    pub fn add_group(&mut self, mut g: GroupConfig) -> bool {
         if self.groups.contains_key(&g.name) {
             return false;
         }
         let dir = self.config.supervisord.childlogdir.clone();
         let ident = self.config.supervisord.identifier.clone();
-        let procs = g
-            .processes
-            .iter()
-            .map(|p| (p.name.clone(), Proc::new(p.clone(), &dir, &ident)))
+        let processes = std::mem::take(&mut g.processes);
+        let order = processes.iter().map(|p| p.name.clone()).collect();
+        let procs = processes
+            .into_iter()
+            .map(|p| (p.name.clone(), Proc::new(p, &dir, &ident)))
             .collect();
-        self.groups
-            .insert(g.name.clone(), Group { config: g, procs });
+        self.groups.insert(
+            g.name.clone(),
+            Group {
+                config: g,
+                procs,
+                order,
+            },
+        );
         self.rebuild_order();
         true
     }
@@ -701,7 +727,7 @@ impl Supervisor {
             .filter(|g| {
                 self.groups
                     .get(&g.name)
-                    .is_some_and(|cur| cur.config != **g)
+                    .is_some_and(|cur| cur.full_config() != **g)
             })
             .map(|g| g.name.clone())
             .collect();
