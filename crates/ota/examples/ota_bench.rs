@@ -1,0 +1,108 @@
+//! Benchmark driver of `bench/ota_bench.sh` (not a test): activates a device on a hub, or
+//! fetches and installs one content item with the OTA pipeline and prints timings and the
+//! process's peak RSS as one JSON line.
+//!
+//! ```text
+//! ota_bench activate <SERVER_URL> <SERIAL>             # prints the CIK
+//! ota_bench install <SERVER_URL> <CIK> <ROOT> <NAME>   # prints {"download_ms": ...}
+//! ```
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use gwe_device_client::audit::AuditConfig;
+use gwe_device_client::wire::ActivateRequest;
+use gwe_device_client::{ClientConfig, DeviceClient};
+use gwe_ota::{InstallItem, InstallRequest, Installer, OtaConfig};
+
+fn peak_rss_kib() -> i64 {
+    // SAFETY: getrusage fills the struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u.ru_maxrss
+    }
+}
+
+fn client(server: &str, cik: Option<&str>) -> Result<DeviceClient, String> {
+    let mut c = ClientConfig::new(server).with_audit(AuditConfig::disabled());
+    if let Some(cik) = cik {
+        c = c.with_cik(cik);
+    }
+    c = c.with_request_timeout(Duration::from_secs(60));
+    DeviceClient::new(c).map_err(|e| e.to_string())
+}
+
+async fn run(args: Vec<String>) -> Result<(), String> {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["activate", server, sn] => {
+            let c = client(server, None)?;
+            let cik = c
+                .activate(&ActivateRequest::murano(*sn))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{cik}");
+            Ok(())
+        }
+        ["install", server, cik, root, name] => {
+            let c = client(server, Some(cik))?;
+            let inst = Installer::new(OtaConfig::under(&PathBuf::from(root)));
+            let item = InstallItem {
+                name: name.to_string(),
+                sha256: None,
+            };
+            let t0 = Instant::now();
+            let (path, expected) = inst
+                .fetch(&c, &item, None)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or("already installed")?;
+            let download = t0.elapsed();
+            let t1 = Instant::now();
+            let req = InstallRequest {
+                source: "bench".into(),
+                expected_sha256: expected,
+                owns_tarball: true,
+            };
+            let r = tokio::task::spawn_blocking(move || inst.install(&path, &req))
+                .await
+                .map_err(|e| e.to_string())?;
+            let install = t1.elapsed();
+            if !r.ok() {
+                return Err(r.summary());
+            }
+            println!(
+                "{{\"download_ms\": {}, \"install_ms\": {}, \"total_ms\": {}, \"peak_rss_kib\": {}, \"sha256\": \"{}\"}}",
+                download.as_millis(),
+                install.as_millis(),
+                t0.elapsed().as_millis(),
+                peak_rss_kib(),
+                r.sha256.unwrap_or_default()
+            );
+            Ok(())
+        }
+        _ => Err("usage: ota_bench activate URL SN | ota_bench install URL CIK ROOT NAME".into()),
+    }
+}
+
+fn main() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("runtime: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = rt.block_on(run(std::env::args().skip(1).collect())) {
+        eprintln!("ota_bench: {e}");
+        std::process::exit(1);
+    }
+}
