@@ -17,6 +17,7 @@ const LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
     name = "gwe",
     disable_version_flag = true,
     infer_long_args = true,
+    allow_negative_numbers = true,
     after_help = "Configuration: Gateway.cfg and Engine.config in /etc/gwe, or in $GWE_CONFIG_DIR, \
                   or in --config-dir.\nConfiguring flags combine and print the resulting \
                   configuration, e.g. `gwe --set-product-id PID --set-iface eth0`."
