@@ -124,3 +124,166 @@ impl OtaConfig {
         self.saved_dir().join(format!("{app}.conf"))
     }
 }
+
+/// The `[engine]` keys of `Engine.config` the installer reads (kept by the engine as unknown
+/// keys), with their meaning; every one is optional.
+pub const ENGINE_CONFIG_KEYS: &[(&str, &str)] = &[
+    (
+        "apps_root",
+        "versioned app directories (default <state_dir>/apps)",
+    ),
+    (
+        "supervisor_include_dir",
+        "where <APP_NAME>.conf is written (default /etc/supervisor/conf.d)",
+    ),
+    (
+        "app_log_dir",
+        "directory of app logs, <dir>/<APP_NAME>.log (default /var/log)",
+    ),
+    (
+        "trusted_keys_dir",
+        "trusted *.pub keys; none there = unsigned accepted (default <config dir>/trusted_keys)",
+    ),
+    (
+        "ota_health_window",
+        "seconds a new version must stay RUNNING (default 30)",
+    ),
+    (
+        "ota_install_timeout",
+        "seconds install.sh may run (default 600)",
+    ),
+    (
+        "ota_max_unpacked_bytes",
+        "largest decompressed package (default 268435456)",
+    ),
+    (
+        "ota_max_entries",
+        "most entries in a package (default 10000)",
+    ),
+];
+
+impl OtaConfig {
+    /// The installer's configuration as the engine sees it: state under `state_dir`
+    /// (`versions.json` there is the registry `engine_report` reads, `ota/` the journal and
+    /// cache), `supervisor_url`, and the optional keys of [`ENGINE_CONFIG_KEYS`] from
+    /// `Engine.config`'s `[engine]` section (`extra`). A bad value is an error naming the key.
+    pub fn from_engine(
+        state_dir: &Path,
+        config_dir: &Path,
+        supervisor_url: &str,
+        extra: &[(String, String)],
+    ) -> Result<OtaConfig, String> {
+        let get = |k: &str| {
+            extra
+                .iter()
+                .rev()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.trim())
+                .filter(|v| !v.is_empty() && *v != "''" && *v != "\"\"")
+        };
+        let secs = |k: &str, default: Duration| -> Result<Duration, String> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=86_400).contains(n))
+                    .map(Duration::from_secs)
+                    .ok_or_else(|| {
+                        format!("[engine] {k} = {v:?}: expected whole seconds 1..=86400")
+                    }),
+            }
+        };
+        let num = |k: &str, default: u64| -> Result<u64, String> {
+            match get(k) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("[engine] {k} = {v:?}: expected a positive whole number")
+                }),
+            }
+        };
+        let limits = Limits::default();
+        let mut c = OtaConfig {
+            apps_root: get("apps_root").map_or_else(|| state_dir.join("apps"), PathBuf::from),
+            include_dir: get("supervisor_include_dir")
+                .map_or_else(|| DEFAULT_INCLUDE_DIR.into(), PathBuf::from),
+            state_dir: state_dir.join("ota"),
+            registry: state_dir.join("versions.json"),
+            log_dir: get("app_log_dir").map_or_else(|| DEFAULT_LOG_DIR.into(), PathBuf::from),
+            trusted_keys_dir: Some(
+                get("trusted_keys_dir")
+                    .map_or_else(|| config_dir.join("trusted_keys"), PathBuf::from),
+            ),
+            supervisor_url: Some(supervisor_url.to_string()).filter(|u| !u.is_empty()),
+            health_window: secs("ota_health_window", DEFAULT_HEALTH_WINDOW)?,
+            script_timeout: secs("ota_install_timeout", DEFAULT_SCRIPT_TIMEOUT)?,
+            limits: limits
+                .with_max_uncompressed_bytes(num(
+                    "ota_max_unpacked_bytes",
+                    limits.max_uncompressed_bytes,
+                )?)
+                .with_max_entries(num("ota_max_entries", limits.max_entries)?),
+            ..OtaConfig::default()
+        };
+        c.extra_env = vec![
+            ("GWE_CONFIG_DIR".into(), config_dir.display().to_string()),
+            ("GWE_STATE_DIR".into(), state_dir.display().to_string()),
+        ];
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_engine_defaults_keys_and_bad_values() {
+        let c = OtaConfig::from_engine(
+            Path::new("/var/lib/gwe"),
+            Path::new("/etc/gwe"),
+            "unix:///tmp/supervisord.sock",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.registry, Path::new("/var/lib/gwe/versions.json"));
+        assert_eq!(c.apps_root, Path::new("/var/lib/gwe/apps"));
+        assert_eq!(c.state_dir, Path::new("/var/lib/gwe/ota"));
+        assert_eq!(c.include_dir, Path::new(DEFAULT_INCLUDE_DIR));
+        assert_eq!(
+            c.trusted_keys_dir.as_deref(),
+            Some(Path::new("/etc/gwe/trusted_keys"))
+        );
+        assert_eq!(c.health_window, DEFAULT_HEALTH_WINDOW);
+        let kv = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let c = OtaConfig::from_engine(
+            Path::new("/s"),
+            Path::new("/c"),
+            "",
+            &[
+                kv("apps_root", "/opt/apps"),
+                kv("supervisor_include_dir", "/etc/gwe/supervisor.d"),
+                kv("app_log_dir", "''"),
+                kv("ota_health_window", "5"),
+                kv("ota_max_entries", "20"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.apps_root, Path::new("/opt/apps"));
+        assert_eq!(c.include_dir, Path::new("/etc/gwe/supervisor.d"));
+        assert_eq!(c.log_dir, Path::new(DEFAULT_LOG_DIR));
+        assert_eq!(c.health_window, Duration::from_secs(5));
+        assert_eq!(c.limits.max_entries, 20);
+        assert!(c.supervisor_url.is_none());
+        for (k, v) in [
+            ("ota_health_window", "0"),
+            ("ota_health_window", "soon"),
+            ("ota_install_timeout", "-1"),
+            ("ota_max_entries", "0"),
+        ] {
+            let e = OtaConfig::from_engine(Path::new("/s"), Path::new("/c"), "", &[kv(k, v)])
+                .unwrap_err();
+            assert!(e.contains(k), "{e}");
+        }
+    }
+}

@@ -12,6 +12,7 @@
 //! - [`OtaCommand`] / [`FetchStatus`]: the command JSON and the `fetch_status` answer.
 #![deny(missing_docs)]
 
+pub mod cli;
 mod command;
 mod config;
 mod error;
@@ -32,6 +33,7 @@ pub use command::{
 pub use config::{
     OtaConfig, DEFAULT_APPS_ROOT, DEFAULT_HEALTH_WINDOW, DEFAULT_INCLUDE_DIR, DEFAULT_LOG_DIR,
     DEFAULT_OTA_STATE_DIR, DEFAULT_OUTPUT_CAP, DEFAULT_REGISTRY, DEFAULT_SCRIPT_TIMEOUT,
+    ENGINE_CONFIG_KEYS,
 };
 pub use error::{Failure, FailureKind, OtaError};
 pub use fetch::{sha256_from_meta, FetchProgress};
