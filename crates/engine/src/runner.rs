@@ -7,12 +7,25 @@ use crate::cycle::{shutdown_pair, Engine, EngineError, EngineOptions};
 use crate::identity::{ensure_serial, IdentityError, NetSys};
 
 /// How to run the engine.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// Where Gateway.cfg and Engine.config are.
     pub config_dir: ConfigDir,
     /// Run one check-in and return.
     pub once: bool,
+    /// The `engine_fetch` handler (the OTA installer plugs in here); `None` answers that
+    /// commands are not yet supported.
+    pub commands: Option<std::sync::Arc<dyn crate::cycle::command::CommandHandler>>,
+}
+
+impl std::fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("config_dir", &self.config_dir)
+            .field("once", &self.once)
+            .field("commands", &self.commands.is_some())
+            .finish()
+    }
 }
 
 /// Why the engine cannot run (or stopped).
@@ -65,6 +78,7 @@ pub fn run_blocking(options: RunOptions) -> Result<(), RunError> {
         let engine_options = EngineOptions {
             net,
             once: options.once,
+            commands: options.commands,
             ..EngineOptions::new(options.config_dir)
         };
         let engine = Engine::new(engine_options, shutdown)?;

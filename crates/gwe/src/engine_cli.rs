@@ -117,6 +117,7 @@ fn run_engine(dir: &ConfigDir, once: bool) -> anyhow::Result<ExitCode> {
     let options = gwe_engine::runner::RunOptions {
         config_dir: dir.clone(),
         once,
+        commands: None,
     };
     gwe_engine::runner::run_blocking(options)?;
     Ok(ExitCode::SUCCESS)
