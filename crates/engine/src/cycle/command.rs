@@ -55,6 +55,10 @@ pub fn parse_install_command(command: &str) -> Result<InstallCommand, String> {
     Ok(InstallCommand { names })
 }
 
+/// Longest `fetch_status` answer [`NotYetSupported`] writes (a hostile command must not make
+/// the gateway upload megabytes).
+pub const MAX_ANSWER_CHARS: usize = 4096;
+
 /// The handler of this version: understands the command, installs nothing, says so.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NotYetSupported;
@@ -69,6 +73,10 @@ impl CommandHandler for NotYetSupported {
                     crate::VERSION
                 ),
                 Err(problem) => format!("engine_fetch: command ignored: {problem}"),
+            };
+            let fetch_status = match fetch_status.char_indices().nth(MAX_ANSWER_CHARS) {
+                Some((cut, _)) => format!("{}...", &fetch_status[..cut]),
+                None => fetch_status,
             };
             CommandOutcome {
                 fetch_status,
@@ -113,6 +121,13 @@ mod tests {
                 && out.fetch_status.contains("not yet supported")
         );
         let out = NotYetSupported.handle("garbage").await;
+        assert!(out.fetch_status.contains("ignored"));
+        // Hostile sizes: a megabyte of names, deep nesting, invalid UTF-8 replaced upstream.
+        let big = format!(r#"{{"install": [{{"name": "{}"}}]}}"#, "x".repeat(1 << 20));
+        let out = NotYetSupported.handle(&big).await;
+        assert!(out.fetch_status.chars().count() <= MAX_ANSWER_CHARS + 3);
+        let deep = "[".repeat(100_000);
+        let out = NotYetSupported.handle(&deep).await;
         assert!(out.fetch_status.contains("ignored"));
     }
 }
