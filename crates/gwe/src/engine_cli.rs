@@ -37,6 +37,9 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
 }
 
 fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    if let Some(tarballs) = &args.install_apps {
+        return install_apps(args, tarballs);
+    }
     let ota = args.ota_flags();
     if !ota.is_empty() {
         eprintln!(
@@ -117,8 +120,31 @@ fn run_engine(dir: &ConfigDir, once: bool) -> anyhow::Result<ExitCode> {
     let options = gwe_engine::runner::RunOptions {
         config_dir: dir.clone(),
         once,
-        commands: None,
+        commands: Some(std::sync::Arc::new(
+            gwe_engine::cycle::ota::OtaHandler::new(dir.clone()),
+        )),
     };
+    gwe_engine::cycle::ota::recover(dir);
     gwe_engine::runner::run_blocking(options)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `-I/--install-apps TARBALL...`: the OTA install pipeline from the command line (exit 1 when
+/// any install failed or was rolled back).
+fn install_apps(args: &Args, tarballs: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
+    let dir = ConfigDir::locate(args.config_dir.clone());
+    let installer = gwe_engine::cycle::ota::installer(&dir).map_err(anyhow::Error::msg)?;
+    let mut out = std::io::stdout().lock();
+    let ok = gwe_ota::cli::install_apps_command(
+        &installer,
+        tarballs,
+        gwe_ota::source::CLI,
+        false,
+        &mut out,
+    )?;
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -358,8 +358,6 @@ fn app_building_and_installing_flags_are_not_yet_supported() {
         vec!["--check-buildfile", "b.json"],
         vec!["-z", "my_app.v1.tar.gz"],
         vec!["--check-tarfile", "my_app.v1.tar.gz"],
-        vec!["-I", "a.v1.tar.gz", "b.v2.tar.gz"],
-        vec!["--install-apps", "a.v1.tar.gz"],
         vec!["--download-latest", "gmq-master"],
         vec!["-n", "x"],
         vec!["-s", "1"],

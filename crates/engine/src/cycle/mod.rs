@@ -30,6 +30,7 @@
 //! the previous one was being handled is not left for the next check-in.
 
 pub mod command;
+pub mod ota;
 pub mod state;
 pub mod supervisor;
 

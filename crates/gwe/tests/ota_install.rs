@@ -1,0 +1,425 @@
+//! `gwe -I/--install-apps` end to end with the real binaries: `gwe supervisord` including the
+//! OTA include directory, tarballs made with the system `tar`, the registry read back the way
+//! `engine_report` reads it, a rollback, a hostile package, and an OTA command taken from
+//! `engine_fetch` on an in-process gwe-hub by `gwe --once`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const GWE: &str = env!("CARGO_BIN_EXE_gwe");
+
+fn wait(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: SIGTERM to our own child.
+        unsafe {
+            libc_kill(self.0.id() as i32, 15);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// A gateway in a temp dir: config dir, state dir, include dir, logs, `gwe supervisord`.
+struct Gateway {
+    dir: PathBuf,
+    _daemon: Daemon,
+}
+
+impl Gateway {
+    fn start(dir: &Path, extra_engine: &str) -> Gateway {
+        for sub in ["etc", "state", "conf.d", "log", "sv"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let d = dir.display();
+        std::fs::write(
+            dir.join("sv/supervisord.conf"),
+            format!(
+                "[unix_http_server]\nfile = {d}/sv/s.sock\n\n[supervisord]\nlogfile = {d}/sv/supervisord.log\n\
+                 pidfile = {d}/sv/supervisord.pid\nchildlogdir = {d}/sv\n\n\
+                 [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+                 [include]\nfiles = {d}/conf.d/*.conf\n"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("etc/Engine.config"),
+            format!(
+                "[engine]\nsupervisor_url = unix://{d}/sv/s.sock\nstate_dir = {d}/state\n\
+                 supervisor_include_dir = {d}/conf.d\napp_log_dir = {d}/log\nota_health_window = 1\n\
+                 audit_db = {d}/ifaces.db\n{extra_engine}"
+            ),
+        )
+        .unwrap();
+        let child = Command::new(GWE)
+            .args(["supervisord", "-n", "-c"])
+            .arg(dir.join("sv/supervisord.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let gw = Gateway {
+            dir: dir.to_path_buf(),
+            _daemon: Daemon(child),
+        };
+        wait("gwe supervisord answers", 20, || {
+            gw.client().get_state().is_ok()
+        });
+        gw
+    }
+
+    fn client(&self) -> gwe_supervisor_client::Client {
+        gwe_supervisor_client::Client::new(&format!("unix://{}/sv/s.sock", self.dir.display()))
+            .unwrap()
+    }
+
+    fn program(&self, app: &str) -> Option<(String, i64)> {
+        self.client()
+            .get_all_process_info()
+            .ok()?
+            .into_iter()
+            .find(|p| p.group == app)
+            .map(|p| (p.statename, p.pid))
+    }
+
+    fn gwe(&self, args: &[&str]) -> Output {
+        Command::new(GWE)
+            .args(args)
+            .env("GWE_CONFIG_DIR", self.dir.join("etc"))
+            .env_remove("GWE_STATE_DIR")
+            .output()
+            .unwrap()
+    }
+
+    fn versions(&self) -> std::collections::BTreeMap<String, String> {
+        gwe_engine::reports::engine_report::load_versions(&self.dir.join("state"))
+    }
+}
+
+/// `<dir>/<app>.v<version>.tar.gz` made with the system tar from `files` (name, mode, text).
+fn tarball(dir: &Path, app: &str, version: &str, files: &[(&str, u32, &str)]) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let src = dir.join(format!("src-{app}-{version}"));
+    std::fs::create_dir_all(&src).unwrap();
+    for (name, mode, text) in files {
+        let p = src.join(name);
+        std::fs::write(&p, text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(*mode)).unwrap();
+    }
+    let out = dir.join(format!("{app}.v{version}.tar.gz"));
+    let names: Vec<&str> = files.iter().map(|f| f.0).collect();
+    let st = Command::new("tar")
+        .arg("czf")
+        .arg(&out)
+        .arg("-C")
+        .arg(&src)
+        .args(&names)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+fn sleeper(dir: &Path, app: &str, version: &str, command: &str) -> PathBuf {
+    tarball(
+        dir,
+        app,
+        version,
+        &[
+            (
+                "install.sh",
+                0o755,
+                "#!/bin/sh\necho installing $APP_NAME $APP_VERSION in $GWE_APP_DIR\n",
+            ),
+            (
+                "supervisor.conf",
+                0o644,
+                &format!("[supervisord]\ncommand = {command}\nstartsecs = 0\n"),
+            ),
+        ],
+    )
+}
+
+#[test]
+fn install_apps_flag_with_gwe_supervisord() {
+    let t = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&t.path().join("gw"), "");
+    let pkgs = t.path().join("pkgs");
+    std::fs::create_dir_all(&pkgs).unwrap();
+    let v1 = sleeper(&pkgs, "app", "1", "/bin/sh -c 'exec sleep 1001'");
+    let once = tarball(
+        &pkgs,
+        "hello",
+        "1",
+        &[(
+            "install.sh",
+            0o755,
+            "#!/bin/sh\necho hello from install.sh\n",
+        )],
+    );
+    let out = gw.gwe(&["-I", v1.to_str().unwrap(), once.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("app 1: installed"), "{stdout}");
+    assert!(stdout.contains("installing app 1 in"), "{stdout}");
+    assert!(
+        stdout.contains("hello 1: installed") && stdout.contains("hello from install.sh"),
+        "{stdout}"
+    );
+    assert_eq!(gw.program("app").unwrap().0, "RUNNING");
+    let versions = gw.versions();
+    assert_eq!(versions.get("app").map(String::as_str), Some("1"));
+    assert_eq!(versions.get("hello").map(String::as_str), Some("1"));
+    let pid = gw.program("app").unwrap().1;
+
+    // A v2 that dies: rolled back, exit 1, v1 still the one running.
+    let v2 = sleeper(&pkgs, "app", "2", "/bin/sh -c 'sleep 0.2; exit 4'");
+    let out = gw.gwe(&["--install-apps", v2.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("app 2: rolled back to 1"), "{stdout}");
+    wait("v1 back", 10, || {
+        gw.program("app").is_some_and(|p| p.0 == "RUNNING")
+    });
+    assert_eq!(gw.versions().get("app").map(String::as_str), Some("1"));
+    let _ = pid;
+
+    // A hostile package (absolute path, made with tar -P): refused with the reason.
+    let evil_src = t.path().join("evil-src");
+    std::fs::create_dir_all(&evil_src).unwrap();
+    let evil_file = evil_src.join("install.sh");
+    std::fs::write(&evil_file, "#!/bin/sh\n").unwrap();
+    let evil = pkgs.join("app.v3.tar.gz");
+    assert!(Command::new("tar")
+        .arg("czPf")
+        .arg(&evil)
+        .arg(&evil_file)
+        .status()
+        .unwrap()
+        .success());
+    let out = gw.gwe(&["-I", evil.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("app 3: failed") && stdout.contains("absolute"),
+        "{stdout}"
+    );
+    assert_eq!(gw.versions().get("app").map(String::as_str), Some("1"));
+    // A missing file.
+    let out = gw.gwe(&["-I", "/nonexistent/x.v1.tar.gz"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no such file"));
+}
+
+/// One operator call over HTTP/1.0 (no chunking): status and body.
+fn operator(
+    rt: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> (u16, String) {
+    rt.block_on(async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nAuthorization: Bearer {OP}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body).await.unwrap();
+        let mut out = Vec::new();
+        tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut out))
+            .await
+            .expect("the hub answers")
+            .unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    })
+}
+
+const OP: &str = "ota-cli-test-token-0123456789";
+
+fn latest(
+    rt: &tokio::runtime::Runtime,
+    addr: std::net::SocketAddr,
+    sn: &str,
+    alias: &str,
+) -> String {
+    let (status, body) = operator(
+        rt,
+        addr,
+        "GET",
+        &format!("/api/v1/products/default/devices/{sn}/aliases/{alias}?limit=1"),
+        b"",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["points"][0]["value"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn ota_command_from_engine_fetch_with_gwe_once() {
+    let t = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut config = gwe_hub::HubConfig::new(t.path().join("hub"));
+    config.operator_token = Some(OP.into());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let hub = rt.spawn(gwe_hub::serve(listener, config, async {
+        let _ = stopped.await;
+    }));
+    let gw = Gateway::start(
+        &t.path().join("gw"),
+        &format!("server_url = http://{addr}\n"),
+    );
+    let sn = "OTA-GW-1";
+    let out = gw.gwe(&["-P", "default", "-u", sn]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, body) = operator(
+        &rt,
+        addr,
+        "POST",
+        "/api/v1/products/default/devices",
+        format!("{{\"sn\": \"{sn}\"}}").as_bytes(),
+    );
+    assert!((200..300).contains(&status), "{body}");
+    let pkgs = t.path().join("pkgs");
+    std::fs::create_dir_all(&pkgs).unwrap();
+    let v1 = sleeper(&pkgs, "app", "1", "/bin/sh -c 'exec sleep 1001'");
+    let (status, body) = operator(
+        &rt,
+        addr,
+        "PUT",
+        "/api/v1/products/default/content/app.v1.tar.gz",
+        &std::fs::read(&v1).unwrap(),
+    );
+    assert!((200..300).contains(&status), "{body}");
+    let command = r#"{"install": [{"name": "app.v1.tar.gz"}]}"#;
+    let write = |value: &str| {
+        let body = serde_json::json!({ "value": value }).to_string();
+        let (status, text) = operator(
+            &rt,
+            addr,
+            "POST",
+            &format!("/api/v1/products/default/devices/{sn}/aliases/engine_fetch"),
+            body.as_bytes(),
+        );
+        assert!((200..300).contains(&status), "{text}");
+    };
+    write(command);
+    let out = gw.gwe(&["--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&latest(&rt, addr, sn, "fetch_status")).unwrap();
+    assert_eq!(status["ok"], true, "{status}");
+    assert_eq!(status["items"][0]["result"], "installed", "{status}");
+    assert!(status["items"][0]["stdout"]
+        .as_str()
+        .unwrap()
+        .contains("installing app 1"));
+    assert_eq!(
+        latest(&rt, addr, sn, "engine_fetch"),
+        "",
+        "the command is cleared"
+    );
+    assert_eq!(gw.program("app").unwrap().0, "RUNNING");
+    assert_eq!(gw.versions().get("app").map(String::as_str), Some("1"));
+
+    // Taken once: the same command again answers "already installed"; the report shows v1.
+    write(command);
+    let out = gw.gwe(&["--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&latest(&rt, addr, sn, "fetch_status")).unwrap();
+    assert_eq!(
+        status["items"][0]["result"], "already_installed",
+        "{status}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&latest(&rt, addr, sn, "engine_report")).unwrap();
+    let app = report["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|a| a.get("app"))
+        .unwrap_or_else(|| panic!("app in {report}"));
+    assert_eq!(app["version"], "1", "{report}");
+    assert_eq!(app["status"], "RUNNING", "{report}");
+
+    // A malformed command is answered with the reason.
+    write(r#"{"install": [{"name": "app.v1.tar.gz", "force": true}]}"#);
+    assert!(gw.gwe(&["--once"]).status.success());
+    let status: serde_json::Value =
+        serde_json::from_str(&latest(&rt, addr, sn, "fetch_status")).unwrap();
+    assert_eq!(status["error"]["kind"], "command", "{status}");
+    assert!(
+        status["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("force"),
+        "{status}"
+    );
+    let _ = stop.send(());
+    rt.block_on(async {
+        let _ = tokio::time::timeout(Duration::from_secs(20), hub).await;
+    });
+}
