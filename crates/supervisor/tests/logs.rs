@@ -252,6 +252,9 @@ fn unwritable_log_never_blocks_the_child_or_other_apps() {
     });
     d.wait_log("cannot write lost stdout log, dropping output");
     d.wait_log("cannot write full stdout log, dropping output");
+    // every byte was drained and counted
+    d.wait_log("lost stdout log: 4194304 bytes of output dropped");
+    d.wait_log("full stdout log: 4194304 bytes of output dropped");
     let log = d.mainlog();
     assert_eq!(
         log.matches("cannot write lost stdout log").count(),

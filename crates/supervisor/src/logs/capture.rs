@@ -36,7 +36,22 @@ pub async fn capture(rx: pipe::Receiver, sink: Sink, log: MainLog, what: String)
             return;
         }
         match drain(&rx, &sink) {
-            Drain::Eof => return,
+            Drain::Eof => {
+                let lost = sink
+                    .as_ref()
+                    .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).still_failing());
+                if let Some(n) = lost.filter(|n| *n > 0) {
+                    log.log(
+                        crate::process::Level::Error,
+                        &format!("{what} log: {n} bytes of output dropped"),
+                    );
+                }
+                return;
+            }
+            Drain::Recovered(n) => log.log(
+                crate::process::Level::Warn,
+                &format!("{what} log writable again after dropping {n} bytes of output"),
+            ),
             Drain::WouldBlock => {}
             Drain::More => tokio::task::yield_now().await,
             Drain::WriteFailed(e) => log.log(
@@ -49,6 +64,7 @@ pub async fn capture(rx: pipe::Receiver, sink: Sink, log: MainLog, what: String)
 
 enum Drain {
     Eof,
+    Recovered(u64),
     WouldBlock,
     More,
     WriteFailed(io::Error),
@@ -67,9 +83,12 @@ fn drain(rx: &pipe::Receiver, sink: &Sink) -> Drain {
                 Ok(0) => return Drain::Eof,
                 Ok(n) => {
                     if let Some(s) = sink {
-                        let err = s.lock().unwrap_or_else(|e| e.into_inner()).write(&buf[..n]);
-                        if let Some(e) = err {
+                        let mut file = s.lock().unwrap_or_else(|e| e.into_inner());
+                        if let Some(e) = file.write(&buf[..n]) {
                             return Drain::WriteFailed(e);
+                        }
+                        if let Some(lost) = file.take_recovered() {
+                            return Drain::Recovered(lost);
                         }
                     }
                 }

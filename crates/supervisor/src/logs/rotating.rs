@@ -20,6 +20,10 @@ pub struct RotatingFile {
     regular: bool,
     dropped: u64,
     failing: bool,
+    /// Bytes dropped since the current run of failures began.
+    dropped_in_run: u64,
+    /// Set when writing works again: how much the failure run dropped.
+    recovered: Option<u64>,
 }
 
 impl RotatingFile {
@@ -34,6 +38,8 @@ impl RotatingFile {
             regular: true,
             dropped: 0,
             failing: false,
+            dropped_in_run: 0,
+            recovered: None,
         }
     }
 
@@ -70,6 +76,10 @@ impl RotatingFile {
         let res = self.open().and_then(|f| f.write_all(data));
         match res {
             Ok(()) => {
+                if self.failing {
+                    self.recovered = Some(self.dropped_in_run);
+                    self.dropped_in_run = 0;
+                }
                 self.failing = false;
                 self.size += data.len() as u64;
                 if self.maxbytes > 0 && self.size >= self.maxbytes && self.regular {
@@ -85,6 +95,7 @@ impl RotatingFile {
 
     fn fail(&mut self, e: io::Error, lost: usize) -> Option<io::Error> {
         self.dropped += lost as u64;
+        self.dropped_in_run += lost as u64;
         // reopen next time: the path may become writable again
         self.file = None;
         if self.failing {
@@ -110,6 +121,17 @@ impl RotatingFile {
         self.size = 0;
         self.file = Some(f);
         Ok(())
+    }
+
+    /// After a run of failures: the bytes that run dropped, once writing works
+    /// again (then reset).
+    pub fn take_recovered(&mut self) -> Option<u64> {
+        self.recovered.take()
+    }
+
+    /// Bytes dropped by the current run of failures, if writing still fails.
+    pub fn still_failing(&self) -> Option<u64> {
+        self.failing.then_some(self.dropped_in_run)
     }
 
     /// Removes the file and its backups and starts afresh (clearProcessLogs).
@@ -198,6 +220,23 @@ mod tests {
         assert!(f.write(b"abc").is_some());
         assert!(f.write(b"def").is_none(), "reported only once");
         assert_eq!(f.dropped(), 6);
+    }
+
+    #[test]
+    fn recovery_reports_what_was_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("later");
+        let mut f = RotatingFile::new(sub.join("a.log"), 0, 0);
+        assert!(f.write(b"abc").is_some());
+        f.write(b"de");
+        assert_eq!(f.still_failing(), Some(5));
+        assert_eq!(f.take_recovered(), None);
+        std::fs::create_dir(&sub).unwrap();
+        assert!(f.write(b"ok").is_none());
+        assert_eq!(f.take_recovered(), Some(5));
+        assert_eq!(f.take_recovered(), None);
+        assert_eq!(f.still_failing(), None);
+        assert_eq!(f.dropped(), 5);
     }
 
     #[test]
