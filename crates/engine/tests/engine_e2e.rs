@@ -14,6 +14,20 @@ fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("report is not JSON ({e}): {text}"))
 }
 
+/// Check-ins of the engine so far, from the request log.
+fn gwe_check_ins(audit: &std::path::Path) -> u64 {
+    gwe_device_client::audit::AuditDb::open(audit)
+        .and_then(|db| db.usage_since(std::time::UNIX_EPOCH))
+        .ok()
+        .and_then(|u| {
+            u.agents
+                .get("gwe")
+                .and_then(|a| a.procedures.get("write_read"))
+                .map(|s| s.requests)
+        })
+        .unwrap_or(0)
+}
+
 fn assert_valid(name: &str, value: &serde_json::Value) {
     let errors = schema::validate(&schema::from_docs(name), value);
     assert!(
@@ -102,28 +116,59 @@ async fn activates_reports_and_applies_update_interval_from_the_cloud() {
     assert_eq!(hub.latest(sn, "update_interval").await.as_deref(), Some(""));
     assert_eq!(dirs.config.load_engine().unwrap().update_interval, 1);
 
-    // Check-ins continue every second; unchanged reports are not re-sent each time, while
-    // usage (the engine's own requests) is.
-    wait_for("several usage reports", 30, || async {
-        hub.history(sn, "usage_report", 100).await.len() >= 5
+    // Check-ins continue every second. Nothing changes on the gateway, and the engine's own
+    // requests are no news: usage_report (like engine_report) was sent once, and not again.
+    let audit = dirs.config.load_engine().unwrap().audit_db;
+    let check_ins = || gwe_check_ins(&audit);
+    let start = check_ins();
+    wait_for("five more check-ins", 30, || async {
+        check_ins() >= start + 5
     })
     .await;
     let usage = hub.history(sn, "usage_report", 100).await;
+    assert_eq!(
+        usage.len(),
+        1,
+        "an idle engine re-sent usage_report: {usage:?}"
+    );
     let reports = hub.history(sn, "engine_report", 100).await;
     assert!(
-        reports.len() < usage.len(),
-        "engine_report re-sent on every check-in ({} vs {})",
-        reports.len(),
-        usage.len()
+        reports.len() < 5,
+        "engine_report re-sent on every check-in ({})",
+        reports.len()
     );
-    let latest_usage = json(&usage[0]);
+
+    // Another agent (an app using the device client and the same request log) makes a
+    // request: the next check-in sends usage_report, with the engine's accumulated traffic.
+    let app = gwe_device_client::DeviceClient::new(
+        gwe_device_client::ClientConfig::new(hub.url())
+            .with_cik(dirs.cik())
+            .with_agent("e2e_app")
+            .with_audit(gwe_device_client::audit::AuditConfig::at(&audit)),
+    )
+    .unwrap();
+    app.write(&[("app_data", "42")]).await.unwrap();
+    assert!(app.flush_audit(std::time::Duration::from_secs(10)));
+    wait_for("usage_report sent for the app's request", 30, || async {
+        hub.history(sn, "usage_report", 100).await.len() == 2
+    })
+    .await;
+    let latest_usage = json(&hub.latest(sn, "usage_report").await.unwrap());
     assert_valid("usage_report", &latest_usage);
     let iface = latest_usage.as_object().unwrap().values().next().unwrap();
-    assert_eq!(iface["top_consumer"], "gwe");
+    assert_eq!(iface["e2e_app"]["write"]["num"], 1, "{latest_usage}");
     assert!(
-        iface["gwe"]["write_read"]["num"].as_u64().unwrap() >= 1,
-        "{latest_usage}"
+        iface["gwe"]["write_read"]["num"].as_u64().unwrap() >= 5,
+        "the engine's check-ins since the first report are counted: {latest_usage}"
     );
+    assert_eq!(iface["top_consumer"], "gwe");
+    // And then the gateway is idle again: no more usage reports.
+    let start = check_ins();
+    wait_for("five more check-ins", 30, || async {
+        check_ins() >= start + 5
+    })
+    .await;
+    assert_eq!(hub.history(sn, "usage_report", 100).await.len(), 2);
 
     assert!(engine.is_running());
     engine.stop().await;

@@ -8,7 +8,7 @@
 //! | `activation_retry_interval` | 60 | seconds between activation attempts (1 ..= 86400) |
 //! | `server_url` | empty | `scheme://host[:port]`; empty = `https://<model>.m2.exosite.io` |
 //! | `supervisor_url` | `unix:///tmp/supervisord.sock` | where the supervisor's XML-RPC listens |
-//! | `audit_db` | `/tmp/ifaces.db` | the device-client request log read for `usage_report` |
+//! | `audit_db` | `/var/lib/gwe/ifaces.db` | the device-client request log read for `usage_report` (the same default as `gdc`; not `/tmp`, a tmpfs on gateways) |
 //! | `state_dir` | `/var/lib/gwe` | the engine's state (`versions.json`, delivery state) |
 //!
 //! Other keys and sections are kept as they are (later features put theirs here).
@@ -30,8 +30,9 @@ pub const DEFAULT_UPDATE_INTERVAL: u64 = 14400;
 pub const DEFAULT_ACT_RETRY_INTERVAL: u64 = 60;
 /// Default supervisor control socket (the original's).
 pub const DEFAULT_SUPERVISOR_URL: &str = "unix:///tmp/supervisord.sock";
-/// Default request log of the device client (the original's path).
-pub const DEFAULT_AUDIT_DB: &str = "/tmp/ifaces.db";
+/// Default request log: the device client's own default, so the engine's `usage_report` reads
+/// the file `gdc` and apps write (the original's `/tmp/ifaces.db` is lost at every reboot).
+pub const DEFAULT_AUDIT_DB: &str = gwe_device_client::audit::DEFAULT_AUDIT_DB;
 /// Default state directory.
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/gwe";
 /// Environment variable that overrides `state_dir` (tests, read-only images).
@@ -366,6 +367,14 @@ mod tests {
             Some("https://pid.m2.exosite.io".into())
         );
         assert_eq!(cfg.effective_server_url(""), None);
+        // One request log for the engine and gdc, and one that survives a reboot.
+        assert_eq!(
+            cfg.audit_db,
+            Path::new(gwe_device_client::audit::DEFAULT_AUDIT_DB)
+        );
+        assert!(!cfg.audit_db.starts_with("/tmp"));
+        let parsed = EngineConfig::parse(p(), "[engine]\n").unwrap();
+        assert_eq!(parsed.audit_db, cfg.audit_db);
     }
 
     #[test]

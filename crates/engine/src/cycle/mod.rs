@@ -5,8 +5,9 @@
 //!    activation retry interval. A 401 on any later call clears the CIK and activates again.
 //! 2. **Check in** every update interval with ONE hybrid write/read: it writes the reports
 //!    whose content changed since last delivered (each at least once a day; volatile fields
-//!    such as uptimes do not count as change) plus any `fetch_status` still owed, and reads
-//!    `engine_fetch` and `update_interval`.
+//!    such as uptimes do not count as change; for `usage_report`, the engine's own successful
+//!    requests do not count, see docs/reports.md) plus any `fetch_status` still owed, and
+//!    reads `engine_fetch` and `update_interval`.
 //! 3. **update_interval**: a whole number of seconds in 1..=30 days is applied, persisted in
 //!    Engine.config, and the alias cleared (`""`). Anything else is cleared too and the reason
 //!    written to `fetch_status` (and the log).
@@ -492,12 +493,10 @@ impl Engine {
         }
         let mut usage_until = None;
         if let Some((json, window)) = &usage {
-            let d = if window.is_empty() {
-                "empty".to_string()
-            } else {
-                digest(json)
-            };
-            if !window.is_empty() || self.due(USAGE_REPORT, &d, now) {
+            // The engine's own check-ins would make every window differ: only other agents'
+            // requests and the engine's failures make it due; otherwise once a day.
+            let d = digest(json);
+            if window.has_news(AGENT) || self.due_daily(USAGE_REPORT, now) {
                 writes.push(USAGE_REPORT, json.to_string());
                 sent.push((USAGE_REPORT, d));
                 usage_until = Some(window.until_unix);
@@ -579,6 +578,15 @@ impl Engine {
             Some(prev) => prev.digest != d || now.saturating_sub(prev.at) >= RESEND_AFTER_S,
             None => true,
         }
+    }
+
+    /// Whether a report not sent for its content is due anyway: never delivered, or the last
+    /// delivery is [`RESEND_AFTER_S`] old.
+    fn due_daily(&self, alias: &str, now: u64) -> bool {
+        self.state
+            .delivered
+            .get(alias)
+            .is_none_or(|prev| now.saturating_sub(prev.at) >= RESEND_AFTER_S)
     }
 
     /// Applies (or refuses) a new update interval and clears the alias.

@@ -142,6 +142,22 @@ impl UsageWindow {
         serde_json::Value::Object(outer)
     }
 
+    /// Whether the window holds news worth a message: a request of an agent other than
+    /// `own_agent` (the engine), or a failed request of the engine itself (an outage, a
+    /// refused CIK). The engine's routine check-ins and long polls alone are not news: they
+    /// are still counted, in the next report sent for another reason or the daily one.
+    pub fn has_news(&self, own_agent: &str) -> bool {
+        self.agents.iter().any(|(agent, procs)| {
+            procs.values().any(|s| {
+                if agent == own_agent {
+                    s.errors > 0
+                } else {
+                    s.requests > 0
+                }
+            })
+        })
+    }
+
     /// Whether the window holds any request.
     pub fn is_empty(&self) -> bool {
         self.agents
@@ -228,6 +244,31 @@ mod tests {
         };
         assert!(w.is_empty());
         assert_eq!(w.to_report("eth0")["eth0"]["top_consumer"], "");
+    }
+
+    #[test]
+    fn only_other_agents_or_own_failures_are_news() {
+        let stats = |requests, errors| ProcedureUsage {
+            requests,
+            errors,
+            ..ProcedureUsage::default()
+        };
+        let with = |agents: Vec<(&str, ProcedureUsage)>| UsageWindow {
+            since_unix: 1,
+            until_unix: 2,
+            agents: agents
+                .into_iter()
+                .map(|(a, s)| (a.to_string(), BTreeMap::from([("write".to_string(), s)])))
+                .collect(),
+        };
+        assert!(!with(vec![]).has_news("gwe"));
+        assert!(!with(vec![("gwe", stats(500, 0))]).has_news("gwe"));
+        assert!(with(vec![("gwe", stats(5, 1))]).has_news("gwe"));
+        assert!(with(vec![("gwe", stats(5, 0)), ("app", stats(1, 0))]).has_news("gwe"));
+        // An agent listed with no requests (not produced by the log, but harmless) is no news.
+        assert!(!with(vec![("app", stats(0, 0))]).has_news("gwe"));
+        // The rule is about the engine's own agent name, not any name.
+        assert!(with(vec![("gwe", stats(5, 0))]).has_news("other"));
     }
 
     #[test]
