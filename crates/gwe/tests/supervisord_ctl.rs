@@ -137,6 +137,36 @@ fn tail_follow_maintail_clear_signal() {
     assert!(text.contains("==> Press Ctrl-C to exit <=="), "{text}");
     assert!(text.matches("out-").count() >= 15, "{text}");
 
+    // maintail -f streams over GET /mainlogtail
+    let mut f = Command::new("supervisorctl")
+        .arg("-c")
+        .arg(sv.path("ctl.conf"))
+        .args(["maintail", "-f"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = f.stdout.take().unwrap();
+    let got = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&buf).contains("stopped: b (terminated by SIGTERM)") {
+            match stdout.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    // something new in the main log while following
+    assert!(sv.ctl_ok(&["stop", "g:b"], 0).contains("g:b: stopped"));
+    wait_for("maintail -f output", TIMEOUT, || {
+        got.is_finished().then_some(())
+    });
+    let text = got.join().unwrap();
+    let _ = f.kill();
+    let _ = f.wait();
+    assert!(text.contains("==> Press Ctrl-C to exit <=="), "{text}");
+
     let main = sv.ctl_ok(&["maintail"], 0);
     assert!(main.contains("spawned: 'talker' with pid"), "{main}");
     assert!(sv.ctl_ok(&["maintail", "-100"], 0).trim_end().len() <= 100);

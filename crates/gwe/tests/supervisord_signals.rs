@@ -186,10 +186,13 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("s.conf");
     let d = dir.path().display();
+    // as root, also hand the socket to nobody (chown)
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let chown = if root { "chown = nobody\n" } else { "" };
     std::fs::write(
         &conf,
         format!(
-            "[unix_http_server]\nfile = {d}/s.sock\nchmod = 0660\n\n[supervisord]\nlogfile = {d}/l.log\npidfile = {d}/s.pid\nchildlogdir = {d}\n\n\
+            "[unix_http_server]\nfile = {d}/s.sock\nchmod = 0660\n{chown}\n[supervisord]\nlogfile = {d}/l.log\npidfile = {d}/s.pid\nchildlogdir = {d}\n\n\
              [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
         ),
     )
@@ -217,6 +220,19 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o660);
+    if root {
+        use std::os::unix::fs::MetadataExt;
+        let nobody = Command::new("id")
+            .args(["-u", "nobody"])
+            .output()
+            .unwrap()
+            .stdout;
+        let nobody: u32 = String::from_utf8_lossy(&nobody).trim().parse().unwrap();
+        assert_eq!(
+            std::fs::metadata(dir.path().join("s.sock")).unwrap().uid(),
+            nobody
+        );
+    }
     // a second daemon on the same socket (other pidfile, via -j) refuses to start
     let o = Command::new(env!("CARGO_BIN_EXE_gwe"))
         .args(["supervisord", "-n", "-c"])
