@@ -86,6 +86,15 @@ impl Sv {
         self.child = Some(child);
         let sock = self.path("supervisor.sock");
         wait_for("the socket", TIMEOUT, || {
+            let c = self.child.as_mut()?;
+            if let Ok(Some(st)) = c.try_wait() {
+                let mut err = String::new();
+                if let Some(mut e) = c.stderr.take() {
+                    use std::io::Read;
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("gwe supervisord exited at start ({st}): {err}");
+            }
             std::os::unix::net::UnixStream::connect(&sock).ok()
         });
     }
