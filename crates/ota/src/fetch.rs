@@ -21,6 +21,88 @@ pub fn sha256_from_meta(meta: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
+/// Writes straight to a buffered `std::fs::File`: each chunk lands in the page cache in
+/// microseconds, so hopping to a blocking thread per chunk (what `tokio::fs` does) would cost
+/// more than the write.
+struct SyncFile(std::io::BufWriter<std::fs::File>);
+
+impl tokio::io::AsyncWrite for SyncFile {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::task::Poll::Ready(std::io::Write::write(&mut self.0, buf))
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(std::io::Write::flush(&mut self.0))
+    }
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        self.poll_flush(cx)
+    }
+}
+
+/// Downloads `id` into `part`, continuing an existing partial file with `Range`; when the
+/// server will not resume, starts over. The file is flushed, not fsynced (see below).
+async fn download_resumable(
+    client: &DeviceClient,
+    id: &str,
+    part: &std::path::Path,
+    mut progress: Option<gwe_device_client::ProgressFn<'_>>,
+) -> Result<gwe_device_client::DownloadSummary, Failure> {
+    let open = |append: bool| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(append)
+            .write(true)
+            .truncate(!append)
+            .open(part)
+            .map_err(|e| Failure::io("open download", part, e))
+    };
+    let mut first = true;
+    loop {
+        let file = open(first)?;
+        let offset = file
+            .metadata()
+            .map_err(|e| Failure::io("inspect download", part, e))?
+            .len();
+        let mut w = SyncFile(std::io::BufWriter::with_capacity(256 * 1024, file));
+        // `as_deref_mut` would keep the callback's full lifetime, so the loop could not
+        // reborrow it; this closure shortens it.
+        #[allow(clippy::option_as_ref_deref)]
+        let cb = progress
+            .as_mut()
+            .map(|p| -> gwe_device_client::ProgressFn<'_> { &mut **p });
+        let r = client.download_to(id, &mut w, offset, cb).await;
+        let file =
+            w.0.into_inner()
+                .map_err(|e| Failure::io("write download", part, e.into_error()))?;
+        match r {
+            // No fsync here: a download torn by a power cut is caught by the gzip CRC (or the
+            // digest/signature) and thrown away; the installed files are synced before the
+            // switch to the new version instead (one flush, not two).
+            Ok(summary) => {
+                drop(file);
+                return Ok(summary);
+            }
+            Err(e) if first && offset > 0 && e.status().is_none() => {
+                // The server did not resume (no 206): start over from byte 0.
+                tracing::info!(id, error = %e, "cannot resume the download; starting over");
+                first = false;
+            }
+            Err(e) => {
+                return Err(fetch_err(format!("`{id}`: download failed: {e}")));
+            }
+        }
+    }
+}
+
 fn fetch_err(m: String) -> Failure {
     Failure::new(FailureKind::Fetch, m)
 }
@@ -79,10 +161,7 @@ impl Installer {
         let cb_ref: Option<gwe_device_client::ProgressFn<'_>> = cb
             .as_mut()
             .map(|f| f as &mut (dyn FnMut(DownloadProgress) + Send));
-        let summary = client
-            .download_to_file(&item.name, &part, true, cb_ref)
-            .await
-            .map_err(|e| fetch_err(format!("`{}`: download failed: {e}", item.name)))?;
+        let summary = download_resumable(client, &item.name, &part, cb_ref).await?;
         if summary.bytes != info.size {
             let _ = std::fs::remove_file(&part);
             return Err(fetch_err(format!(

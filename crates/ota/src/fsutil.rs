@@ -26,6 +26,18 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Flushes the whole filesystem holding `path` (`syncfs`): the new version's files, written by
+/// extraction and by `install.sh`, are on disk before anything points at them.
+pub(crate) fn sync_filesystem(path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = File::open(path)?;
+    // SAFETY: syncfs on a descriptor we own.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Writes `contents` to `path` (mode `mode`) atomically and durably.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let tmp = sibling(path, &format!(".tmp.{}", std::process::id()));

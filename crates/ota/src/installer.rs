@@ -407,7 +407,14 @@ impl Installer {
         fsutil::remove_dir_all_quiet(&dest).map_err(io_at("remove stale", &dest))?;
         fsutil::rename_durable(&staging, &dest).map_err(io_at("move into place", &dest))?;
         run.journal.app_dir = Some(dir_name);
-        self.advance(run, Step::Verified)
+        self.advance(run, Step::Verified)?;
+        if run.journal.owns_tarball {
+            // Not needed any more (recovery never re-reads it); removed before the flush of the
+            // new files so its dirty pages are dropped rather than written.
+            let _ = fs::remove_file(&run.journal.tarball);
+            let _ = fs::remove_file(signature_path(&run.journal.tarball));
+        }
+        Ok(())
     }
 
     fn check_signature(&self, j: &Journal, sha256: &str) -> Result<String, Failure> {
@@ -576,6 +583,8 @@ impl Installer {
             .clone()
             .ok_or_else(|| Failure::new(FailureKind::Io, "journal has no app directory"))?;
         let link = self.cfg.current_link(&j.app);
+        let app_dir = self.cfg.app_root(&j.app).join(&dir_name);
+        fsutil::sync_filesystem(&app_dir).map_err(io_at("sync", &app_dir))?;
         fsutil::swap_symlink(&link, Path::new(&dir_name)).map_err(io_at("point", &link))?;
         self.observe(Checkpoint::LinkSwapped);
         let conf = self.cfg.conf_path(&j.app);
