@@ -13,6 +13,8 @@ use crate::report::{InstallReport, InstallResult, RollbackInfo};
 
 /// Largest command accepted.
 pub const MAX_COMMAND_BYTES: usize = 64 * 1024;
+/// Largest `fetch_status` text written (a cloud alias value is not a log store).
+pub const MAX_FETCH_STATUS: usize = 60 * 1024;
 /// Most items in one command.
 pub const MAX_ITEMS: usize = 64;
 
@@ -260,6 +262,9 @@ pub struct FetchStatus {
     pub error: Option<Failure>,
     /// One entry per item, in the order run.
     pub items: Vec<ItemStatus>,
+    /// Details were dropped to keep the text under [`MAX_FETCH_STATUS`].
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 impl FetchStatus {
@@ -269,14 +274,59 @@ impl FetchStatus {
             ok: false,
             error: Some(f),
             items: Vec::new(),
+            truncated: false,
         }
     }
 
-    /// The JSON text for `fetch_status`.
+    /// The JSON text for `fetch_status`, at most [`MAX_FETCH_STATUS`] bytes (see
+    /// [`FetchStatus::to_json_capped`]).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|e| {
-            format!("{{\"ok\":false,\"error\":{{\"kind\":\"io\",\"message\":\"cannot serialize the status: {e}\"}}}}")
-        })
+        self.to_json_capped(MAX_FETCH_STATUS)
+    }
+
+    /// The JSON text, shrunk to fit `max` bytes when needed: first the per-item `install`
+    /// details go, then the outputs are cut to their last 1 KiB, then to nothing (`truncated`
+    /// says so). Results, messages and errors always stay.
+    pub fn to_json_capped(&self, max: usize) -> String {
+        let ser = |s: &FetchStatus| {
+            serde_json::to_string(s).unwrap_or_else(|e| {
+                format!("{{\"ok\":false,\"error\":{{\"kind\":\"io\",\"message\":\"cannot serialize the status: {e}\"}}}}")
+            })
+        };
+        let text = ser(self);
+        if text.len() <= max {
+            return text;
+        }
+        let mut s = self.clone();
+        s.truncated = true;
+        for i in &mut s.items {
+            i.install = None;
+        }
+        let tail = |t: &mut String, n: usize| {
+            if t.len() > n {
+                let mut cut = t.len() - n;
+                while !t.is_char_boundary(cut) {
+                    cut += 1;
+                }
+                t.drain(..cut);
+            }
+        };
+        for keep in [1024, 0] {
+            let text = ser(&s);
+            if text.len() <= max {
+                return text;
+            }
+            for i in &mut s.items {
+                tail(&mut i.stdout, keep);
+                tail(&mut i.stderr, keep);
+                if let Some(r) = i.rollback.as_mut() {
+                    for p in r.failed_programs.iter_mut() {
+                        tail(&mut p.log_tail, keep);
+                    }
+                }
+            }
+        }
+        ser(&s)
     }
 }
 
@@ -352,6 +402,43 @@ mod tests {
             .unwrap_err()
             .message
             .contains("longer"));
+    }
+
+    #[test]
+    fn fetch_status_is_capped_but_keeps_results() {
+        let item = |n: usize| {
+            let mut i = ItemStatus::simple(
+                "install",
+                &format!("a{n}.v1.tar.gz"),
+                Err(Failure::new(FailureKind::Script, "exit 1")),
+                5,
+            );
+            i.stdout = "o".repeat(8192);
+            i.stderr = "é".repeat(4096);
+            i
+        };
+        let s = FetchStatus {
+            ok: false,
+            error: None,
+            items: (0..MAX_ITEMS).map(item).collect(),
+            truncated: false,
+        };
+        let text = s.to_json();
+        assert!(text.len() <= MAX_FETCH_STATUS, "{}", text.len());
+        let back: FetchStatus = serde_json::from_str(&text).unwrap();
+        assert!(back.truncated);
+        assert_eq!(back.items.len(), MAX_ITEMS);
+        assert!(back
+            .items
+            .iter()
+            .all(|i| i.error.as_ref().unwrap().kind == FailureKind::Script));
+        let small = FetchStatus {
+            items: vec![item(1)],
+            ..s
+        };
+        let back: FetchStatus = serde_json::from_str(&small.to_json()).unwrap();
+        assert!(!back.truncated);
+        assert_eq!(back.items[0].stdout.len(), 8192);
     }
 
     #[test]

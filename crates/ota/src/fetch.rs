@@ -295,6 +295,7 @@ impl Installer {
             ok: items.iter().all(|i| i.error.is_none()),
             error: None,
             items,
+            truncated: false,
         }
     }
 }

@@ -28,7 +28,8 @@ mod script;
 mod supervisor;
 
 pub use command::{
-    FetchStatus, InstallItem, ItemResult, ItemStatus, OtaCommand, MAX_COMMAND_BYTES, MAX_ITEMS,
+    FetchStatus, InstallItem, ItemResult, ItemStatus, OtaCommand, MAX_COMMAND_BYTES,
+    MAX_FETCH_STATUS, MAX_ITEMS,
 };
 pub use config::{
     OtaConfig, DEFAULT_APPS_ROOT, DEFAULT_HEALTH_WINDOW, DEFAULT_INCLUDE_DIR, DEFAULT_LOG_DIR,
