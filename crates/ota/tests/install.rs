@@ -664,3 +664,53 @@ async fn app_commands_and_malformed_commands() {
         assert_eq!(json["error"]["kind"], "command", "{bad}");
     }
 }
+
+#[test]
+fn kind_changes_and_autostart_false() {
+    let t = tempfile::tempdir().unwrap();
+    let (dir, root) = (t.path().join("pkgs"), t.path().join("gw"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sup = Supervisord::start(&root);
+    install_v1(&dir, &root, &sup, "app");
+    let inst = installer(&root, Some(&sup));
+    // v2 has no supervisor.conf any more: its program goes.
+    let v2 = tarball(
+        &dir,
+        "app.v2.tar.gz",
+        vec![install_sh("echo now a one-off")],
+    );
+    let r = inst.install_file(&v2, "cli");
+    assert_eq!(r.result, InstallResult::Installed, "{r:#?}");
+    assert_eq!(r.kind.as_deref(), Some("one_off"));
+    assert!(!root.join("conf.d/app.conf").exists());
+    assert!(sup.program("app").is_none());
+    assert_eq!(r.supervisor.as_ref().unwrap().removed, vec!["app"]);
+    // v3 is supervised again but not started automatically: no health window, not started.
+    let v3 = tarball(
+        &dir,
+        "app.v3.tar.gz",
+        vec![
+            install_sh("true"),
+            Entry::File(
+                "supervisor.conf",
+                0o644,
+                b"[program:app]\ncommand = sleep 1003\nautostart = false\n".to_vec(),
+            ),
+        ],
+    );
+    let r = inst.install_file(&v3, "cli");
+    assert_eq!(r.result, InstallResult::Installed, "{r:#?}");
+    assert!(
+        r.programs.is_empty(),
+        "no health window for autostart=false"
+    );
+    assert_eq!(sup.program("app").unwrap().0, "STOPPED");
+    assert_eq!(registry_entry(&root, "app")["previous_version"], "2");
+    // Same file, other digest under the same version: installed again, not "already".
+    let v3b_dir = dir.join("b");
+    std::fs::create_dir_all(&v3b_dir).unwrap();
+    let v3b = tarball(&v3b_dir, "app.v3.tar.gz", vec![install_sh("echo rebuilt")]);
+    let r = inst.install_file(&v3b, "cli");
+    assert_eq!(r.result, InstallResult::Installed, "{r:#?}");
+    assert_eq!(r.script.as_ref().unwrap().stdout, "rebuilt\n");
+}
