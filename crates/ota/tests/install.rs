@@ -468,15 +468,11 @@ fn signatures_when_keys_are_configured() {
     for d in [&dir, &keys, &other] {
         std::fs::create_dir_all(d).unwrap();
     }
-    let good_key = gwe_package::generate_keypair(&keys, "release").unwrap();
+    // The signer keeps its private key; the gateway trusts only the public one.
+    let release = gwe_package::generate_keypair(&other, "release").unwrap();
+    std::fs::copy(&release.public_key, keys.join("release.pub")).unwrap();
+    let good_priv = release.private_key;
     let bad_key = gwe_package::generate_keypair(&other, "attacker").unwrap();
-    std::fs::remove_file(&good_key.private_key).unwrap_or(());
-    let good_priv = {
-        // Re-create: the private key must not sit in the trusted directory.
-        let k = gwe_package::generate_keypair(&other, "release2").unwrap();
-        std::fs::copy(&k.public_key, keys.join("release2.pub")).unwrap();
-        k.private_key
-    };
     let mut cfg = config(&root, None);
     cfg.trusted_keys_dir = Some(keys.clone());
     let inst = Installer::new(cfg);
