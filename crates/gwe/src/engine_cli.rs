@@ -3,6 +3,8 @@
 //! (`--once`: one cycle). The work is done by the `gwe-engine` library.
 
 mod args;
+mod build_tools;
+mod download;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -40,14 +42,11 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     if let Some(tarballs) = &args.install_apps {
         return install_apps(args, tarballs);
     }
-    let ota = args.ota_flags();
-    if !ota.is_empty() {
-        eprintln!(
-            "gwe: {} not yet supported in this version (app building, checking and installing \
-             arrive with over-the-air updates)",
-            ota.join(", ")
-        );
-        return Ok(ExitCode::from(3));
+    if let Some(result) = build_tools::run(args) {
+        return result;
+    }
+    if let Some(area) = &args.download_latest {
+        return download::download_latest(args, area);
     }
     let dir = ConfigDir::locate(args.config_dir.clone());
     let net = NetSys::from_env();

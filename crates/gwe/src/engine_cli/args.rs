@@ -112,9 +112,28 @@ pub struct Args {
     /// App version for the build tools (the VERSION in NAME.vVERSION.tar.gz).
     #[arg(short = 's', long = "app-version", value_name = "APP_VERSION")]
     pub app_version: Option<String>,
-    /// Download the latest engine release package of a release area (e.g. gmq-master).
+    /// Download the latest engine release package of a release area (e.g. stable, dev) from
+    /// the hub's content area (`<AREA>/latest.lnk` names the package) into the current directory.
     #[arg(long = "download-latest", value_name = "RELEASE_AREA")]
     pub download_latest: Option<String>,
+    /// Base URL of the release areas for --download-latest (default: the engine's server URL).
+    #[arg(long = "release-url", value_name = "URL")]
+    pub release_url: Option<String>,
+    /// Generate an ed25519 signing key pair NAME.key / NAME.pub in the current directory.
+    #[arg(long = "gen-signing-key", value_name = "NAME")]
+    pub gen_signing_key: Option<String>,
+    /// Sign an app tarball with --key PRIVATE_KEY (writes TARBALL.sig).
+    #[arg(long = "sign-tarball", value_name = "TARBALL")]
+    pub sign_tarball: Option<PathBuf>,
+    /// Verify TARBALL.sig with --key (a public key file or a directory of *.pub).
+    #[arg(long = "check-signature", value_name = "TARBALL")]
+    pub check_signature: Option<PathBuf>,
+    /// The key file (or trusted keys directory) for --sign-tarball / --check-signature.
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Print the build tools' results as JSON (for scripts).
+    #[arg(long = "json")]
+    pub json: bool,
     /// Print the MAC address of a network interface.
     #[arg(long = "mac-address", value_name = "IFACE")]
     pub mac_address: Option<String>,
@@ -124,34 +143,15 @@ pub struct Args {
 }
 
 impl Args {
-    /// The long names of the given flags that belong to app building and installing.
-    pub fn ota_flags(&self) -> Vec<&'static str> {
-        let mut out = Vec::new();
-        if self.create_buildfile {
-            out.push("--create-buildfile");
-        }
-        if self.build_app_tarball.is_some() {
-            out.push("--build-app-tarball");
-        }
-        if self.check_buildfile.is_some() {
-            out.push("--check-buildfile");
-        }
-        if self.check_tarball.is_some() {
-            out.push("--check-tarball");
-        }
-        if self.install_apps.is_some() {
-            out.push("--install-apps");
-        }
-        if self.download_latest.is_some() {
-            out.push("--download-latest");
-        }
-        if self.app_name.is_some() {
-            out.push("--app-name");
-        }
-        if self.app_version.is_some() {
-            out.push("--app-version");
-        }
-        out
+    /// Whether a build-tool or signing flag was given (they run instead of the engine).
+    pub fn build_tool_given(&self) -> bool {
+        self.create_buildfile
+            || self.build_app_tarball.is_some()
+            || self.check_buildfile.is_some()
+            || self.check_tarball.is_some()
+            || self.gen_signing_key.is_some()
+            || self.sign_tarball.is_some()
+            || self.check_signature.is_some()
     }
 
     /// The configuring flags as a library request.
@@ -229,6 +229,23 @@ mod tests {
             "--set-u is ambiguous (uuid, update, user)"
         );
         assert!(parse(&["--gateway-ci"]).unwrap().gateway_cik);
+        // The signing flags keep the old prefixes unambiguous.
+        assert!(parse(&["--vers"]).unwrap().version);
+        assert!(parse(&["--pa"]).unwrap().path);
+        assert!(parse(&["--check-t", "a.v1.tar.gz"])
+            .unwrap()
+            .check_tarball
+            .is_some());
+        assert!(parse(&["--check-b", "b.json"])
+            .unwrap()
+            .check_buildfile
+            .is_some());
+        assert!(parse(&["--do", "dev"]).unwrap().download_latest.is_some());
+        assert!(parse(&["--si", "a.v1.tar.gz"])
+            .unwrap()
+            .sign_tarball
+            .is_some());
+        assert!(parse(&["--ge", "k"]).unwrap().gen_signing_key.is_some());
     }
 
     #[test]
