@@ -3,6 +3,7 @@
 //! client, anything else is the engine's own (argparse-compatible) flags.
 
 mod ctl;
+mod demo;
 mod engine_cli;
 mod supervisord;
 
@@ -14,6 +15,7 @@ fn main() -> ExitCode {
     match sub.as_deref() {
         Some("supervisord") => supervisord::main(args.split_off(1)),
         Some("ctl") => ctl::main(args.split_off(1)),
+        Some("demo") => demo::main(args.split_off(1)),
         _ => engine_cli::main(args),
     }
 }
