@@ -1,0 +1,44 @@
+#!/bin/sh
+# install.sh of the engine's own OTA package gwe.v<VERSION>.tar.gz (run by `gwe -I` or by an
+# engine_fetch command, from the extracted package directory).
+#
+# It keeps the running engine as gwe.prev and puts the new binary in place (each by rename, so
+# a power cut leaves a whole binary), then asks the supervisor to restart program `gwe`. The
+# wrapper gwe-run (installed alongside) rolls back to gwe.prev if the new engine fails its
+# self test or keeps exiting during its probation.
+#
+# Where the engine lives: $GWE_BINDIR, else the directory of the `gwe` on PATH, else
+# /usr/local/bin. GWE_NO_RESTART=1 skips the restart (tests, manual upgrades).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+if [ -n "${GWE_BINDIR:-}" ]; then
+    bindir=$GWE_BINDIR
+elif command -v gwe >/dev/null 2>&1; then
+    bindir=$(dirname "$(command -v gwe)")
+else
+    bindir=/usr/local/bin
+fi
+new_version=$(cat "$here/VERSION" 2>/dev/null || echo '?')
+echo "installing the engine $new_version into $bindir"
+mkdir -p "$bindir"
+cp "$here/gwe" "$bindir/gwe.new"
+chmod 755 "$bindir/gwe.new"
+cp "$here/gwe-run" "$bindir/gwe-run.new"
+chmod 755 "$bindir/gwe-run.new"
+if [ -e "$bindir/gwe" ]; then
+    old_version=$("$bindir/gwe" --version 2>/dev/null || echo '?')
+    # A hard link keeps the running binary reachable as gwe.prev without a copy.
+    rm -f "$bindir/gwe.prev.tmp"
+    ln "$bindir/gwe" "$bindir/gwe.prev.tmp" 2>/dev/null || cp -p "$bindir/gwe" "$bindir/gwe.prev.tmp"
+    mv -f "$bindir/gwe.prev.tmp" "$bindir/gwe.prev"
+    echo "previous engine $old_version kept as $bindir/gwe.prev (restored if the new one fails)"
+fi
+rm -f "$bindir/gwe.failures"
+mv -f "$bindir/gwe-run.new" "$bindir/gwe-run"
+mv -f "$bindir/gwe.new" "$bindir/gwe"
+echo "engine $new_version installed"
+if [ "${GWE_NO_RESTART:-0}" != 1 ] && [ -n "${GWE_SUPERVISOR_URL:-}" ]; then
+    # Later, detached: this script runs inside the engine that is being replaced.
+    nohup sh -c "sleep 5; '$bindir/gwe' ctl -s '$GWE_SUPERVISOR_URL' restart gwe" >/dev/null 2>&1 &
+    echo "program gwe restarts in 5 s"
+fi
