@@ -1,83 +1,36 @@
-//! `gwe supervisord`: supervisord's command line over
-//! [`gwe_supervisor::daemon::run`]. Flags as supervisord's: `-c FILE`, `-n`,
-//! `-e LEVEL`, `-l FILE`, `-j FILE`, `-d DIR` (and their long forms).
+//! `gwe supervisord`: supervisord's command line. The daemon is the small
+//! `gwe-supervisord` binary when it sits beside `gwe` (this execs it with the
+//! same arguments, so a long-running supervisor does not keep the engine's,
+//! hub's and OTA's code resident); otherwise it runs in this process. Both
+//! paths are [`gwe_supervisor::cli::main`].
 
 use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
-use clap::Parser;
-use gwe_supervisor::daemon::{self, Options};
+/// The daemon binary looked for beside `gwe`.
+const DAEMON_BIN: &str = "gwe-supervisord";
 
-/// supervisord-compatible process supervisor.
-#[derive(Debug, Parser)]
-#[command(
-    name = "gwe supervisord",
-    about = "Run the supervisord-compatible process supervisor",
-    long_about = "Run the supervisord-compatible process supervisor. It reads a supervisord.conf, \
-starts the [program:x] processes and serves supervisorctl on the configured sockets. Without -n \
-(and without nodaemon=true in the file) it forks into the background like supervisord."
-)]
-struct Args {
-    /// Configuration file (default: supervisord.conf, etc/supervisord.conf, /etc/supervisord.conf,
-    /// /etc/supervisor/supervisord.conf, the first that exists).
-    #[arg(short = 'c', long = "configuration", value_name = "FILE")]
-    configuration: Option<PathBuf>,
-    /// Stay in the foreground.
-    #[arg(short = 'n', long = "nodaemon")]
-    nodaemon: bool,
-    /// Log level (critical, error, warn, info, debug, trace, blather).
-    #[arg(short = 'e', long = "loglevel", value_name = "LEVEL")]
-    loglevel: Option<String>,
-    /// Main log file.
-    #[arg(short = 'l', long = "logfile", value_name = "FILE")]
-    logfile: Option<PathBuf>,
-    /// pid file.
-    #[arg(short = 'j', long = "pidfile", value_name = "FILE")]
-    pidfile: Option<PathBuf>,
-    /// Directory to chdir to when daemonizing.
-    #[arg(short = 'd', long = "directory", value_name = "DIR")]
-    directory: Option<PathBuf>,
+/// `gwe-supervisord` beside the running executable, if it exists.
+fn sibling_daemon() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let path = exe.parent()?.join(DAEMON_BIN);
+    path.is_file().then_some(path)
 }
 
-fn default_config() -> Option<PathBuf> {
-    [
-        "supervisord.conf",
-        "etc/supervisord.conf",
-        "/etc/supervisord.conf",
-        "/etc/supervisor/supervisord.conf",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.exists())
-}
-
-/// Entry point; `args[0]` is the subcommand name (or the program name).
+/// Entry point; `args[0]` is the subcommand name.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match Args::try_parse_from(args) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
-    };
-    let Some(config) = args.configuration.or_else(default_config) else {
-        eprintln!("Error: No config file found at default paths; use the -c option to specify a config file at a different path");
-        return ExitCode::from(2);
-    };
-    let opts = Options {
-        config,
-        nodaemon: args.nodaemon,
-        loglevel: args.loglevel,
-        logfile: args.logfile,
-        pidfile: args.pidfile,
-        directory: args.directory,
-    };
-    match daemon::run(opts) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            ExitCode::from(2)
-        }
+    if let Some(path) = sibling_daemon() {
+        tracing::debug!(path = %path.display(), "supervisord: exec the dedicated daemon binary");
+        // exec only returns on failure; then run in-process
+        let err = Command::new(&path)
+            .arg0(DAEMON_BIN)
+            .args(args.iter().skip(1))
+            .exec();
+        tracing::debug!(path = %path.display(), error = %err, "supervisord: exec failed, running in-process");
+    } else {
+        tracing::debug!("supervisord: no {DAEMON_BIN} beside gwe, running in-process");
     }
+    gwe_supervisor::cli::main(args)
 }

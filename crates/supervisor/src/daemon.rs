@@ -21,7 +21,7 @@ use crate::rpc::{self, server, Pending, Request};
 use crate::state::{clear_auto_logs, Mood, Supervisor};
 
 /// Command-line options of `supervisord` (`-c -n -e -l -j -d`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Options {
     /// `-c`: the configuration file.
     pub config: PathBuf,

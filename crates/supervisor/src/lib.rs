@@ -7,7 +7,20 @@
 //!   (its module doc states the ownership rule).
 //! - [`rpc`]: the XML-RPC/HTTP control interface supervisorctl talks to.
 //! - [`orphans`]: recovery after the supervisor itself was SIGKILLed.
-//! - [`daemon`]: [`daemon::run`], the entry point `gwe supervisord` calls.
+//! - [`daemon`]: [`daemon::run`], the daemon itself.
+//! - [`cli`]: [`cli::main`], supervisord's command line over `daemon::run`.
+//!
+//! # Binaries
+//!
+//! The daemon ships as its own small binary, `gwe-supervisord` (this crate's
+//! `src/bin`), which is only `cli::main`. `gwe supervisord ARGS` execs
+//! (`execv`, same ARGS) the `gwe-supervisord` found beside its own executable
+//! and falls back to running `cli::main` in-process when there is none; both
+//! paths are the one implementation in [`cli`]. Why: a supervisor runs for
+//! months, and its resident memory is mostly the code pages it touches; in the
+//! big `gwe` binary (engine, hub, OTA) those pages are scattered, and the
+//! kernel's fault-around maps 64 KiB around each one. The small binary keeps
+//! the daemon's RSS at roughly half (see docs/benchmarks.md).
 //!
 //! # Deliberate differences from supervisord 4.3
 //!
@@ -30,6 +43,7 @@
 //!   `[supervisord] user` option, `sendRemoteCommEvent` (accepted, no effect).
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod logs;
