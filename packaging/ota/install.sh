@@ -38,7 +38,26 @@ mv -f "$bindir/gwe-run.new" "$bindir/gwe-run"
 mv -f "$bindir/gwe.new" "$bindir/gwe"
 echo "engine $new_version installed"
 if [ "${GWE_NO_RESTART:-0}" != 1 ] && [ -n "${GWE_SUPERVISOR_URL:-}" ]; then
-    # Later, detached: this script runs inside the engine that is being replaced.
-    nohup sh -c "sleep 5; '$bindir/gwe' ctl -s '$GWE_SUPERVISOR_URL' restart gwe" >/dev/null 2>&1 &
+    # Later, detached: this script runs inside the engine that is being replaced, and the
+    # installer kills whatever the script leaves in its process group: a new session escapes.
+    # It signals that it runs in its own session before this script exits (else the group kill
+    # could come first).
+    started="$bindir/.gwe-restart.$$"
+    rm -f "$started"
+    # gwe ctl gets its own config file: it would otherwise search supervisorctl's default
+    # places, where a supervisord.conf without [supervisorctl] may lie.
+    restart="touch '$started'; cd /; sleep 5; c=\$(mktemp) && printf '[supervisorctl]\\nserverurl = %s\\n' '$GWE_SUPERVISOR_URL' > \$c; '$bindir/gwe' ctl -c \$c restart gwe; rm -f \$c"
+    if command -v setsid >/dev/null 2>&1; then
+        setsid sh -c "$restart" </dev/null >>"${GWE_LOG_DIR:-/tmp}/gwe-upgrade-restart.log" 2>&1 &
+        i=0
+        while [ ! -e "$started" ] && [ $i -lt 50 ]; do
+            sleep 0.1 2>/dev/null || sleep 1
+            i=$((i + 1))
+        done
+        rm -f "$started"
+    else
+        echo "no setsid: restart program gwe yourself (gwe ctl restart gwe)"
+        nohup sh -c "$restart" </dev/null >/dev/null 2>&1 &
+    fi
     echo "program gwe restarts in 5 s"
 fi

@@ -99,7 +99,7 @@ After=network.target
 
 [Service]
 ExecStart=$BINDIR/gwe supervisord -n -c $SUPERVISOR_CONF
-ExecReload=$BINDIR/gwe ctl -s $SUPERVISOR_URL reload
+ExecReload=$BINDIR/gwe ctl -c $SUPERVISOR_CONF -s $SUPERVISOR_URL reload
 Restart=always
 RestartSec=5
 
@@ -124,11 +124,11 @@ GWE=$BINDIR/gwe
 CONF=$SUPERVISOR_CONF
 URL=$SUPERVISOR_URL
 case "\$1" in
-start) "\$GWE" ctl -s "\$URL" pid >/dev/null 2>&1 || nohup "\$GWE" supervisord -n -c "\$CONF" >/dev/null 2>&1 & ;;
-stop) "\$GWE" ctl -s "\$URL" shutdown ;;
+start) "\$GWE" ctl -c "\$CONF" -s "\$URL" pid >/dev/null 2>&1 || nohup "\$GWE" supervisord -n -c "\$CONF" >/dev/null 2>&1 & ;;
+stop) "\$GWE" ctl -c "\$CONF" -s "\$URL" shutdown ;;
 restart) "\$0" stop; sleep 2; "\$0" start ;;
-reload) "\$GWE" ctl -s "\$URL" reload ;;
-status) "\$GWE" ctl -s "\$URL" status ;;
+reload) "\$GWE" ctl -c "\$CONF" -s "\$URL" reload ;;
+status) "\$GWE" ctl -c "\$CONF" -s "\$URL" status ;;
 *) echo "usage: \$0 start|stop|restart|reload|status"; exit 2 ;;
 esac
 INITD_EOF
@@ -210,11 +210,11 @@ elif [ -n "$DESTDIR" ]; then
 else
     # The pipeline updates the supervisor: start one for the install when none answers.
     temp_sv=""
-    if ! "$PKG_GWE" ctl -s "$SUPERVISOR_URL" pid >/dev/null 2>&1; then
+    if ! "$PKG_GWE" ctl -c "$SUPERVISOR_CONF" -s "$SUPERVISOR_URL" pid >/dev/null 2>&1; then
         nohup "$PKG_GWE" supervisord -n -c "$SUPERVISOR_CONF" >> "$LOG" 2>&1 &
         temp_sv=$!
         i=0
-        until "$PKG_GWE" ctl -s "$SUPERVISOR_URL" pid >/dev/null 2>&1; do
+        until "$PKG_GWE" ctl -c "$SUPERVISOR_CONF" -s "$SUPERVISOR_URL" pid >/dev/null 2>&1; do
             i=$((i + 1)); [ $i -gt 200 ] && break; sleep 0.1 2>/dev/null || sleep 1
         done
         say "  started a supervisor for the install (pid $temp_sv)"
@@ -225,7 +225,7 @@ else
         result FAIL "apps_to_install: gwe -I failed (see above)"
     fi
     if [ -n "$temp_sv" ]; then
-        "$PKG_GWE" ctl -s "$SUPERVISOR_URL" shutdown >/dev/null 2>&1 || kill "$temp_sv" 2>/dev/null
+        "$PKG_GWE" ctl -c "$SUPERVISOR_CONF" -s "$SUPERVISOR_URL" shutdown >/dev/null 2>&1 || kill "$temp_sv" 2>/dev/null
         wait "$temp_sv" 2>/dev/null
         say "  stopped the install's supervisor"
     fi

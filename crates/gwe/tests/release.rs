@@ -419,7 +419,9 @@ fn engine_ota_package_rolls_back_a_broken_engine() {
         assert!(log.contains("ROLLED BACK"), "{log}");
     }
 
-    // A good upgrade ends its probation: gwe.prev is removed once it ran long enough.
+    // A good upgrade: its install.sh restarts program gwe itself (detached, after 5 s), and the
+    // new engine ends its probation (gwe.prev removed once it ran long enough).
+    let pid_before = pid_of_gwe(&url);
     let out = r.join("out-good");
     let env_version = PathBuf::from("9.1.0");
     let (_, ota) = build_release(&out, Path::new(GWE), &[("VERSION", &env_version)]);
@@ -428,19 +430,47 @@ fn engine_ota_package_rolls_back_a_broken_engine() {
         .arg(&ota)
         .env("GWE_CONFIG_DIR", r.join("etc"))
         .env("GWE_BINDIR", r.join("bin"))
-        .env("GWE_NO_RESTART", "1")
+        .env("GWE_SUPERVISOR_URL", &url)
+        .env_remove("GWE_NO_RESTART")
         .env_remove("GWE_STATE_DIR")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("restarts in 5 s"),
+        "{}",
+        text(&o)
+    );
     assert!(r.join("bin/gwe.prev").exists());
-    let _ = Command::new(GWE)
-        .args(["ctl", "-s", &url, "restart", "gwe"])
-        .output()
-        .unwrap();
-    wait("the probation to end", 30, || {
-        !r.join("bin/gwe.prev").exists()
-    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while r.join("bin/gwe.prev").exists() {
+        if Instant::now() > deadline {
+            let logs: String = std::fs::read_dir(r.join("log"))
+                .unwrap()
+                .filter_map(|e| {
+                    let p = e.ok()?.path();
+                    Some(format!(
+                        "== {}\n{}\n",
+                        p.display(),
+                        std::fs::read_to_string(&p).ok()?
+                    ))
+                })
+                .collect();
+            panic!("timed out waiting for the restart and the end of the probation\n{logs}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(gwe_state(&url).as_deref(), Some("RUNNING"));
+    assert_ne!(pid_of_gwe(&url), pid_before, "program gwe was restarted");
     assert_eq!(std::fs::read(&bin).unwrap(), good);
+}
+
+fn pid_of_gwe(url: &str) -> i64 {
+    gwe_supervisor_client::Client::new(url)
+        .unwrap()
+        .get_all_process_info()
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "gwe")
+        .map_or(0, |p| p.pid)
 }
