@@ -20,7 +20,9 @@ const LEVELS: [&str; 5] = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"];
     allow_negative_numbers = true,
     after_help = "Configuration: Gateway.cfg and Engine.config in /etc/gwe, or in $GWE_CONFIG_DIR, \
                   or in --config-dir.\nConfiguring flags combine and print the resulting \
-                  configuration, e.g. `gwe --set-product-id PID --set-iface eth0`."
+                  configuration, e.g. `gwe --set-product-id PID --set-iface eth0`.\nOther parts: \
+                  `gwe supervisord ...` (the supervisor), `gwe ctl ...` (its control client), \
+                  `gwe demo [--once]` (hub, supervisor, engine and an OTA install on this machine)."
 )]
 pub struct Args {
     /// Print the engine's version.
