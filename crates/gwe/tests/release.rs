@@ -474,3 +474,51 @@ fn pid_of_gwe(url: &str) -> i64 {
         .find(|p| p.name == "gwe")
         .map_or(0, |p| p.pid)
 }
+
+#[test]
+fn staged_install_with_destdir_writes_under_it_and_runs_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let apps = sample_app(t.path());
+    let (release, _) = build_release(
+        &t.path().join("out"),
+        Path::new(GWE),
+        &[("APPS_DIR", &apps)],
+    );
+    let pkg = t.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    assert!(Command::new("tar")
+        .arg("xzf")
+        .arg(&release)
+        .arg("-C")
+        .arg(&pkg)
+        .status()
+        .unwrap()
+        .success());
+    let stage = t.path().join("stage");
+    let o = Command::new("sh")
+        .arg(pkg.join("gateway-engine/install.sh"))
+        .env("DESTDIR", &stage)
+        .env("INIT_SYSTEM", "sysv")
+        .env("GWE_INSTALL_LOG_DIR", t.path().join("logs"))
+        .env_remove("GWE_CONFIG_DIR")
+        .env_remove("GWE_STATE_DIR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    // Files land under DESTDIR, naming the final paths.
+    assert!(stage.join("usr/local/bin/gwe").is_file());
+    assert!(stage.join("usr/local/bin/gwe-run").is_file());
+    let sv = std::fs::read_to_string(stage.join("etc/gwe/supervisord.conf")).unwrap();
+    assert!(sv.contains("command = /usr/local/bin/gwe-run"), "{sv}");
+    assert!(sv.contains("file = /tmp/supervisord.sock"), "{sv}");
+    let initd = std::fs::read_to_string(stage.join("etc/init.d/gwe-supervisor")).unwrap();
+    assert!(initd.contains("GWE=/usr/local/bin/gwe"), "{initd}");
+    // Nothing ran: apps_to_install is left for the gateway, with a warning in the summary.
+    assert!(!stage.join("var/lib/gwe/versions.json").exists());
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("[WARN] apps_to_install not installed"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("RESULT: OK"), "{stdout}");
+}
