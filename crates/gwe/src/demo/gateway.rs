@@ -68,12 +68,19 @@ impl Gateway {
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {} supervisord", exe.display()))?;
-        let gw = Gateway {
+        let mut gw = Gateway {
             root: root.to_path_buf(),
             supervisor,
         };
+        let log = root.join("sv/supervisord.log");
+        let mut client = gw.client()?;
+        let child = &mut gw.supervisor;
         super::wait_for("gwe supervisord to answer", timeout, || {
-            Ok(gw.client()?.get_state().ok().map(drop))
+            if let Ok(Some(status)) = child.try_wait() {
+                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                anyhow::bail!("gwe supervisord exited ({status}); its log:\n{tail}");
+            }
+            Ok(client.get_state().ok().map(drop))
         })?;
         Ok(gw)
     }
