@@ -6,6 +6,14 @@ use crate::config::{ConfigDir, ConfigError};
 use crate::cycle::{shutdown_pair, Engine, EngineError, EngineOptions};
 use crate::identity::{ensure_serial, IdentityError, NetSys};
 
+/// Threads for blocking work (the supervisor's synchronous XML-RPC client, /proc and SQLite
+/// reads, DNS): the cycle needs at most two at once, and each thread costs stack and a malloc
+/// arena on a 64 MB gateway (tokio's default allows 512).
+pub const MAX_BLOCKING_THREADS: usize = 2;
+/// An idle blocking thread exits after this long, so between check-ins the engine is down to
+/// its main thread and the audit log's writer.
+pub const BLOCKING_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How to run the engine.
 #[derive(Clone)]
 pub struct RunOptions {
@@ -71,6 +79,8 @@ pub fn run_blocking(options: RunOptions) -> Result<(), RunError> {
     tracing::info!(version = crate::VERSION, serial = %gateway.uuid, config = %options.config_dir.path().display(), "Gateway Engine starting");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .thread_keep_alive(BLOCKING_KEEP_ALIVE)
         .build()
         .map_err(RunError::Runtime)?;
     runtime.block_on(async move {
