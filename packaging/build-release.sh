@@ -8,6 +8,8 @@
 # Environment:
 #   GWE_BIN      the gwe binary to ship [target/release/gwe, built with cargo when missing]
 #   GDC_BIN, GWE_HUB_BIN   optional binaries to ship too
+#   SUPERVISORD_BIN   the small gwe-supervisord daemon (`gwe supervisord` execs it when it sits
+#                beside gwe) [gwe-supervisord beside GWE_BIN when it exists; empty: none]
 #   VERSION      package version [`$GWE_BIN --version`]
 #   APPS_DIR     directory whose *.tar.gz go into apps_to_install/ []
 #   PRE_INSTALL, POST_INSTALL   scripts shipped as pre_/post_install_commands.sh []
@@ -37,6 +39,8 @@ cp "$GWE_BIN" "$pkg/bin/gwe"
 cp "$here/release/gwe-run" "$pkg/bin/gwe-run"
 [ -n "${GDC_BIN:-}" ] && cp "$GDC_BIN" "$pkg/bin/gdc"
 [ -n "${GWE_HUB_BIN:-}" ] && cp "$GWE_HUB_BIN" "$pkg/bin/gwe-hub"
+SUPERVISORD_BIN=${SUPERVISORD_BIN-$(dirname "$GWE_BIN")/gwe-supervisord}
+[ -n "$SUPERVISORD_BIN" ] && [ -x "$SUPERVISORD_BIN" ] && cp "$SUPERVISORD_BIN" "$pkg/bin/gwe-supervisord"
 if [ -n "${APPS_DIR:-}" ]; then
     for t in "$APPS_DIR"/*.tar.gz; do
         [ -e "$t" ] || continue

@@ -5,7 +5,7 @@
 # /etc/init.d/gwe-supervisor when systemd is absent) and the default configuration (only files
 # that are absent: re-running keeps the existing configuration); 2. pre_install_commands.sh if
 # present; 3. every tarball of apps_to_install/ through `gwe -I` (the OTA install pipeline);
-# 4. the engine itself (gwe, gwe-run, and gdc/gwe-hub when shipped; a previous engine is kept
+# 4. the engine itself (gwe, gwe-run, and gwe-supervisord/gdc/gwe-hub when shipped; a previous engine is kept
 # as gwe.prev and restored by gwe-run if the new one fails); 5. post_install_commands.sh if
 # present; 6. "Installation Summary and Self Test", logged with everything else to
 # gwe_install_<DATE_TIME>.log.
@@ -241,7 +241,7 @@ if [ -e "$B/gwe" ] && ! cmp -s "$B/gwe" "$here/bin/gwe"; then
         mv -f "$B/gwe.prev.tmp" "$B/gwe.prev" && rm -f "$B/gwe.failures" &&
         say "  previous engine kept as $BINDIR/gwe.prev (restored by gwe-run if the new one fails)"
 fi
-for f in gwe gwe-run gdc gwe-hub; do
+for f in gwe gwe-run gwe-supervisord gdc gwe-hub; do
     [ -f "$here/bin/$f" ] || continue
     if cp "$here/bin/$f" "$B/$f.new" && chmod 755 "$B/$f.new" && mv -f "$B/$f.new" "$B/$f"; then
         say "  installed $BINDIR/$f"

@@ -42,6 +42,8 @@ fn build_release(out: &Path, gwe_bin: &Path, envs: &[(&str, &Path)]) -> (PathBuf
         .arg(out)
         .env("GWE_BIN", gwe_bin)
         .env("CHECK_GWE", GWE)
+        // Deterministic: no gwe-supervisord that may lie beside the test binary.
+        .env("SUPERVISORD_BIN", "")
         .env("GZIP_LEVEL", "1");
     for (k, v) in envs {
         cmd.env(k, v);
