@@ -28,25 +28,36 @@ if [ ! -x "$SUPVENV/bin/supervisord" ]; then
     "$SUPVENV/bin/pip" install --quiet 'supervisor==4.3.0'
 fi
 
-# Ours: the release build, behind wrappers that take supervisord's/supervisorctl's command lines.
+# Ours, built as it ships: `gwe` (release profile) and, beside it, the static daemon binary
+# `gwe-supervisord` (profile release-small, crt-static; docs/benchmarks.md). `gwe supervisord ARGS`
+# execs that sibling, so the measured daemon is the process the release runs.
+DAEMON_RUSTFLAGS=${DAEMON_RUSTFLAGS:-"-C target-feature=+crt-static"}
+DAEMON_TARGET=${DAEMON_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
 cargo build --release --quiet --manifest-path "$REPO/Cargo.toml" -p gwe
-GWE=$REPO/target/release/gwe
-mkdir -p "$SCRATCH/bin"
-cat > "$SCRATCH/bin/gwe-supervisord" <<W
+# an explicit --target keeps RUSTFLAGS away from build scripts and proc-macros
+RUSTFLAGS="$DAEMON_RUSTFLAGS" cargo build --quiet --manifest-path "$REPO/Cargo.toml" \
+    --profile release-small --target "$DAEMON_TARGET" -p gwe-supervisor --bin gwe-supervisord
+mkdir -p "$SCRATCH/bin" "$SCRATCH/wrap"
+cp "$REPO/target/release/gwe" "$SCRATCH/bin/gwe"
+cp "$REPO/target/$DAEMON_TARGET/release-small/gwe-supervisord" "$SCRATCH/bin/gwe-supervisord"
+GWE=$SCRATCH/bin/gwe
+# wrappers that take supervisord's/supervisorctl's command lines
+cat > "$SCRATCH/wrap/supervisord" <<W
 #!/bin/sh
 [ "\$1" = --version ] && exec "$GWE" --version
 exec "$GWE" supervisord "\$@"
 W
-cat > "$SCRATCH/bin/gwe-ctl" <<W
+cat > "$SCRATCH/wrap/supervisorctl" <<W
 #!/bin/sh
 exec "$GWE" ctl "\$@"
 W
-chmod +x "$SCRATCH/bin/gwe-supervisord" "$SCRATCH/bin/gwe-ctl"
+chmod +x "$SCRATCH/wrap/supervisord" "$SCRATCH/wrap/supervisorctl"
+echo "# gwe-supervisord: $(stat -c %s "$SCRATCH/bin/gwe-supervisord") bytes, RUSTFLAGS=$DAEMON_RUSTFLAGS, --target $DAEMON_TARGET --profile release-small" >&2
 
 echo "# anchor: supervisord 4.3.0" >&2
 bash "$ANCHOR_BENCH" "$SCRATCH/supervisord" $TESTS | tee "$SCRATCH/results-supervisord.txt" >&2
 echo "# ours: gwe supervisord" >&2
-SUPD=$SCRATCH/bin/gwe-supervisord CTL=$SCRATCH/bin/gwe-ctl \
+SUPD=$SCRATCH/wrap/supervisord CTL=$SCRATCH/wrap/supervisorctl \
     bash "$ANCHOR_BENCH" "$SCRATCH/gwe" $TESTS | tee "$SCRATCH/results-gwe.txt" >&2
 
 python3 "$REPO/bench/supervisor_ratios.py" "$SCRATCH/results-supervisord.txt" "$SCRATCH/results-gwe.txt"

@@ -9,13 +9,15 @@ import sys
 def parse(path):
     lines = open(path, encoding="utf-8", errors="replace").read().splitlines()
     kv = lambda line: dict(re.findall(r"(\w[\w+]*)=([^\s]+)", line))
-    out = {"rss50": [], "run200": [], "run50": [], "logtp": [], "cat": [], "ctl": None,
+    out = {"rss50": [], "anon50": [], "file50": [], "run200": [], "run50": [], "logtp": [], "cat": [], "ctl": None,
            "kill9": None, "cpu50": None}
     for line in lines:
         d = kv(line)
         if line.startswith("startup ") and d.get("startsecs") == "0":
             if d.get("N") == "50" and "VmRSS" in d:
                 out["rss50"].append(float(d["VmRSS"]))
+                out["anon50"].append(float(d.get("RssAnon", "nan")))
+                out["file50"].append(float(d.get("RssFile", "nan")))
             key = {"50": "run50", "200": "run200"}.get(d.get("N"))
             if key and d.get("t_all_running_log_ms", "NA") != "NA":
                 # from the command's launch to the last "entered RUNNING" line in the log
@@ -41,6 +43,8 @@ def main():
     a, g = parse(sys.argv[1]), parse(sys.argv[2])
     rows = [
         ("RSS, 50 `sleep` programs (kB)", med(a["rss50"]), med(g["rss50"]), "<= 1/8 of supervisord"),
+        ("  of which RssAnon (kB)", med(a["anon50"]), med(g["anon50"]), ""),
+        ("  of which RssFile (kB)", med(a["file50"]), med(g["file50"]), ""),
         ("kill -9 -> replacement start, median (ms)", a["kill9"], g["kill9"], "<= 5 ms"),
         ("200 programs, launch -> all RUNNING, startsecs=0 (ms)", med(a["run200"]), med(g["run200"]), "<= 200 ms"),
         ("1 GiB stdout captured, 100 B lines (MB/s)", med(a["logtp"]), med(g["logtp"]), ">= `| cat > file`"),

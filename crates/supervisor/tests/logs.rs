@@ -282,3 +282,37 @@ fn many_megabytes_are_captured_exactly() {
         (std::fs::metadata(d.path("bulk.log")).ok()?.len() == 64 << 20).then_some(())
     });
 }
+
+#[test]
+fn stdout_and_stderr_to_one_explicit_path_do_not_overwrite_each_other() {
+    // two pipes, one file: every line of both streams must arrive whole
+    let d = Daemon::start(
+        "[program:two]\ncommand = {dir}/two.sh\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/two.log\nstderr_logfile = {dir}/two.log\n\
+         stdout_logfile_maxbytes = 0\nstderr_logfile_maxbytes = 0\n",
+        |dir| {
+            script(
+                dir,
+                "two.sh",
+                "i=0\nwhile [ $i -lt 2000 ]; do printf 'out%04d%0092d\\n' $i 0; printf 'err%04d%0092d\\n' $i 0 >&2; i=$((i+1)); done",
+            );
+        },
+    );
+    d.wait_state("two", "EXITED");
+    wait_for("both streams captured", TIMEOUT, || {
+        (lines(&d.path("two.log")).len() >= 4000).then_some(())
+    });
+    let got = lines(&d.path("two.log"));
+    assert_eq!(got.len(), 4000, "no line lost or split");
+    let mut want: Vec<String> = (0..2000)
+        .flat_map(|i| [format!("out{i:04}{:092}", 0), format!("err{i:04}{:092}", 0)])
+        .collect();
+    let mut got = got;
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    assert_eq!(
+        std::fs::metadata(d.path("two.log")).unwrap().len(),
+        4000 * 100
+    );
+}

@@ -4,10 +4,33 @@
 //! 0 never rotates. Write failures (full disk, unwritable path) never
 //! propagate: the data is dropped and counted, and the first failure of a run
 //! of failures is returned once so the caller can log it.
+//!
+//! A regular file is opened without `O_APPEND` (splice(2) refuses append-mode
+//! targets) and every write goes to its current end (`fstat` size), which
+//! appends just the same for all writers in this single-threaded daemon, also
+//! when stdout and stderr of a program name the same file.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+/// What [`RotatingFile::splice_from`] did.
+#[derive(Debug)]
+pub enum Splice {
+    /// Moved this many bytes from the pipe to the file.
+    Moved(usize),
+    /// The pipe's writer closed it.
+    Eof,
+    /// The pipe is empty for now.
+    Empty,
+    /// This file (not a regular file) or kernel cannot splice: copy instead.
+    Unsupported,
+    /// The file could not be written; the data is still in the pipe and must
+    /// be read and dropped. Carries the error for the first failure of a run.
+    Failed(Option<io::Error>),
+}
 
 /// A size-rotating append-only log file.
 #[derive(Debug)]
@@ -55,12 +78,19 @@ impl RotatingFile {
 
     fn open(&mut self) -> io::Result<&mut File> {
         if self.file.is_none() {
-            let f = OpenOptions::new()
-                .append(true)
+            let mut f = OpenOptions::new()
+                .write(true)
                 .create(true)
+                .truncate(false)
                 .open(&self.path)?;
             let meta = f.metadata()?;
             self.regular = meta.is_file();
+            if !self.regular {
+                // devices and pipes (/dev/stdout): plain writes, append mode
+                // like supervisord's
+                drop(f);
+                f = OpenOptions::new().append(true).open(&self.path)?;
+            }
             self.size = meta.len();
             self.file = Some(f);
         }
@@ -73,24 +103,82 @@ impl RotatingFile {
     /// Appends `data`, rotating afterwards if needed. Returns the error only
     /// for the first failure after a success (to log once).
     pub fn write(&mut self, data: &[u8]) -> Option<io::Error> {
-        let res = self.open().and_then(|f| f.write_all(data));
-        match res {
-            Ok(()) => {
-                if self.failing {
-                    self.recovered = Some(self.dropped_in_run);
-                    self.dropped_in_run = 0;
-                }
-                self.failing = false;
-                self.size += data.len() as u64;
-                if self.maxbytes > 0 && self.size >= self.maxbytes && self.regular {
-                    if let Err(e) = self.rotate() {
-                        return self.fail(e, 0);
-                    }
-                }
-                None
+        let res = self.open().and_then(|f| {
+            let meta = f.metadata()?;
+            if meta.is_file() {
+                f.write_all_at(data, meta.len())
+            } else {
+                f.write_all(data)
             }
+        });
+        match res {
+            Ok(()) => self.written(data.len()),
             Err(e) => self.fail(e, data.len()),
         }
+    }
+
+    /// Moves up to `len` bytes from the non-blocking pipe `from` to the end
+    /// of the file with splice(2): no copy through user space. Rotates like
+    /// [`RotatingFile::write`].
+    pub fn splice_from(&mut self, from: BorrowedFd<'_>, len: usize) -> Splice {
+        if let Err(e) = self.open() {
+            return Splice::Failed(self.fail(e, 0));
+        }
+        if !self.regular {
+            return Splice::Unsupported;
+        }
+        let Some(file) = self.file.as_ref() else {
+            return Splice::Unsupported;
+        };
+        let out = file.as_raw_fd();
+        let mut off = match file.metadata() {
+            Ok(m) => m.len() as libc::loff_t,
+            Err(e) => return Splice::Failed(self.fail(e, 0)),
+        };
+        // SAFETY: both fds are open for the call; `off` outlives it.
+        let n = unsafe {
+            libc::splice(
+                from.as_raw_fd(),
+                std::ptr::null_mut(),
+                out,
+                &mut off,
+                len,
+                libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+            )
+        };
+        if n > 0 {
+            let n = n as usize;
+            return match self.written(n) {
+                None => Splice::Moved(n),
+                Some(e) => Splice::Failed(Some(e)),
+            };
+        }
+        if n == 0 {
+            return Splice::Eof;
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EAGAIN) => Splice::Empty,
+            Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::ESPIPE) => Splice::Unsupported,
+            Some(libc::EINTR) => Splice::Moved(0),
+            _ => Splice::Failed(self.fail(e, 0)),
+        }
+    }
+
+    /// Accounts `n` bytes written: ends a failure run, rotates if due.
+    fn written(&mut self, n: usize) -> Option<io::Error> {
+        if self.failing {
+            self.recovered = Some(self.dropped_in_run);
+            self.dropped_in_run = 0;
+        }
+        self.failing = false;
+        self.size += n as u64;
+        if self.maxbytes > 0 && self.size >= self.maxbytes && self.regular {
+            if let Err(e) = self.rotate() {
+                return self.fail(e, 0);
+            }
+        }
+        None
     }
 
     fn fail(&mut self, e: io::Error, lost: usize) -> Option<io::Error> {
@@ -265,5 +353,73 @@ mod tests {
         assert!(!numbered(&p, 1).exists() && !numbered(&p, 2).exists());
         f.write(b"d");
         assert_eq!(read(&p), "d");
+    }
+
+    fn nonblocking_pipe() -> (std::os::fd::OwnedFd, File) {
+        use std::os::fd::FromRawFd;
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 fills two new fds we then own.
+        assert_eq!(
+            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
+            0
+        );
+        // SAFETY: both fds were just created and are owned by nobody else.
+        unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                File::from_raw_fd(fds[1]),
+            )
+        }
+    }
+
+    #[test]
+    fn splice_moves_pipe_data_appends_and_rotates() {
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, "old\n").unwrap();
+        let mut f = RotatingFile::new(p.clone(), 10, 1);
+        let (rx, mut tx) = nonblocking_pipe();
+        tx.write_all(b"12345").unwrap();
+        assert!(matches!(
+            f.splice_from(rx.as_fd(), 1 << 20),
+            Splice::Moved(5)
+        ));
+        assert_eq!(read(&p), "old\n12345");
+        assert!(matches!(f.splice_from(rx.as_fd(), 1 << 20), Splice::Empty));
+        // a plain write lands after the spliced bytes, then the size rotates
+        assert!(f.write(b"w").is_none());
+        assert_eq!(read(&p), "");
+        assert_eq!(read(&numbered(&p, 1)), "old\n12345w");
+        tx.write_all(b"after").unwrap();
+        drop(tx);
+        assert!(matches!(
+            f.splice_from(rx.as_fd(), 1 << 20),
+            Splice::Moved(5)
+        ));
+        assert!(matches!(f.splice_from(rx.as_fd(), 1 << 20), Splice::Eof));
+        assert_eq!(read(&p), "after");
+    }
+
+    #[test]
+    fn splice_into_a_device_is_unsupported_and_into_a_bad_path_fails_once() {
+        use std::os::fd::AsFd;
+        let (rx, mut tx) = nonblocking_pipe();
+        tx.write_all(b"x").unwrap();
+        let mut dev = RotatingFile::new(PathBuf::from("/dev/null"), 0, 0);
+        assert!(matches!(
+            dev.splice_from(rx.as_fd(), 64),
+            Splice::Unsupported
+        ));
+        let dir = tempfile::tempdir().unwrap();
+        let mut bad = RotatingFile::new(dir.path().join("no/such/a.log"), 0, 0);
+        assert!(matches!(
+            bad.splice_from(rx.as_fd(), 64),
+            Splice::Failed(Some(_))
+        ));
+        assert!(matches!(
+            bad.splice_from(rx.as_fd(), 64),
+            Splice::Failed(None)
+        ));
     }
 }
