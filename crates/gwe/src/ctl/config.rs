@@ -17,6 +17,8 @@ pub(crate) struct Options {
     pub username: Option<String>,
     pub password: Option<String>,
     pub json: bool,
+    /// The shell's prompt without `> ` (`[supervisorctl] prompt`).
+    pub prompt: String,
     /// The command and its arguments.
     pub command: Vec<String>,
 }
@@ -61,6 +63,7 @@ impl Options {
             username: cli.username.or(from_file.username),
             password: cli.password.or(from_file.password),
             json: cli.json,
+            prompt: from_file.prompt.unwrap_or_else(|| "supervisor".to_owned()),
             command,
         }))
     }
@@ -111,9 +114,9 @@ fn parse_cli(args: &[String]) -> Result<(Cli, Vec<String>), String> {
                 }
                 "help" => cli.help = true,
                 "json" => cli.json = true,
-                "interactive" => {
-                    return Err("the interactive shell is not supported by gwe ctl".into())
-                }
+                // Without a command the shell starts anyway; with one,
+                // supervisorctl runs it and exits (its main() ignores -i).
+                "interactive" => {}
                 _ => return Err(format!("option --{name} not recognized")),
             }
         } else {
@@ -137,7 +140,7 @@ fn parse_cli(args: &[String]) -> Result<(Cli, Vec<String>), String> {
                 match c {
                     'h' | '?' => cli.help = true,
                     'j' => cli.json = true,
-                    'i' => return Err("the interactive shell is not supported by gwe ctl".into()),
+                    'i' => {}
                     _ => return Err(format!("option -{c} not recognized")),
                 }
             }
@@ -192,6 +195,7 @@ struct FileSettings {
     serverurl: Option<String>,
     username: Option<String>,
     password: Option<String>,
+    prompt: Option<String>,
 }
 
 /// Reads `[supervisorctl]` (required, as supervisorctl requires it).
@@ -221,6 +225,7 @@ fn read_config(path: &Path) -> Result<FileSettings, String> {
     let mut serverurl = get("supervisorctl", "serverurl")?;
     let mut username = get("supervisorctl", "username")?;
     let mut password = get("supervisorctl", "password")?;
+    let prompt = get("supervisorctl", "prompt")?;
     if serverurl.is_none() {
         if let Some(file) = get("unix_http_server", "file")? {
             serverurl = Some(format!("unix://{file}"));
@@ -241,6 +246,7 @@ fn read_config(path: &Path) -> Result<FileSettings, String> {
         serverurl,
         username,
         password,
+        prompt,
     })
 }
 

@@ -1,10 +1,10 @@
 //! `fg name`: attach to a process: its stdout/stderr stream to the terminal
 //! and every line typed goes to its stdin, until EOF or the process dies.
 
-use std::io::{BufRead, Read, Write};
+use gwe_supervisor_client::{Channel, ClientError, FaultCode, ProcessState};
 
-use gwe_supervisor_client::{Channel, ClientError, FaultCode, LogStream, ProcessState};
-
+use super::input::{read_line, Input};
+use super::interrupt::Pump;
 use super::{exit, CmdResult, Ctl};
 
 pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
@@ -45,22 +45,18 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
     }
     ctl.line("==> Press Ctrl-C to exit <==");
     ctl.flush();
-    for channel in [Channel::Stdout, Channel::Stderr] {
+    let guard = super::interrupt::catch_sigint();
+    // The pumps stop writing when dropped, on every way out.
+    let _pumps: Vec<Pump> = [Channel::Stdout, Channel::Stderr]
+        .into_iter()
         // A stream that cannot be opened just stays silent, as in supervisorctl.
-        if let Ok(stream) = ctl.client.logtail(name, channel) {
-            std::thread::spawn(move || copy_to_stdout(stream));
-        }
-    }
-    let stdin = std::io::stdin();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        match stdin.lock().read_line(&mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
+        .filter_map(|channel| ctl.client.logtail(name, channel).ok())
+        .map(Pump::spawn)
+        .collect();
+    // Ends on EOF or Ctrl-C: supervisorctl's `except (KeyboardInterrupt, EOFError)`.
+    while let Input::Line(line) = read_line("", &guard) {
         // raw_input() drops the line end; supervisorctl then adds "\n".
-        let text = format!("{}\n", line.trim_end_matches(['\n', '\r']));
+        let text = format!("{}\n", line.trim_end_matches('\r'));
         match ctl.client.send_process_stdin(name, &text) {
             Ok(_) => {}
             Err(ClientError::Fault(f)) => {
@@ -83,19 +79,4 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
     }
     ctl.line("Exiting foreground");
     Ok(())
-}
-
-fn copy_to_stdout(mut stream: LogStream) {
-    let mut buf = [0u8; 8192];
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                let mut out = std::io::stdout().lock();
-                if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
-                    return;
-                }
-            }
-        }
-    }
 }

@@ -7,7 +7,12 @@ use super::Ctl;
 pub(crate) const USAGE: &str = "\
 gwe ctl -- control the processes of a supervisor daemon (supervisorctl-compatible).
 
-Usage: gwe ctl [options] COMMAND [ARGS...]
+Usage: gwe ctl [options] [COMMAND [ARGS...]]
+
+Without a COMMAND, an interactive shell starts (as supervisorctl's): it shows
+the status, then reads commands line by line from the terminal or a pipe
+(prompt `supervisor> `, or `[supervisorctl] prompt`); `exit`, `quit`, ^D or
+Ctrl-C leave it, and its exit status is always 0.
 
 Talks XML-RPC to `gwe supervisord` or Python supervisord 3.x/4.x. Output text and
 exit codes are those of supervisorctl 4.3, so scripts written for it keep working.
@@ -25,6 +30,7 @@ Options:
   -j/--json                machine-readable JSON on stdout (status, pid, avail, version,
                            reread, update, start, stop, restart, signal, clear, tail,
                            maintail); human messages then go to stderr
+  -i/--interactive         accepted; the shell starts when no COMMAND is given
   -h/--help                this text
 
 Commands (NAME is a process name, group:name, or group:* for a whole group):
@@ -47,21 +53,27 @@ Commands (NAME is a process name, group:name, or group:* for a whole group):
   shutdown                  stop all processes and the daemon
   version                   the daemon's supervisor version
   fg NAME                   attach to a process: its output here, typed lines to its stdin
+  open URL                  (shell) switch to another daemon and show its status
+  exit / quit               leave the shell
   help [COMMAND]            help on one command
 
 Exit codes: 0 ok, 1 error, 2 bad arguments, 3 not running (status) / unimplemented,
 4 bad name (status) / connection refused, 5 API version mismatch, 7 not running / no socket.
 ";
 
-/// The commands `gwe ctl` implements, sorted (what `help` lists).
-const COMMANDS: [&str; 19] = [
-    "add", "avail", "clear", "fg", "help", "maintail", "pid", "reload", "remove", "reread",
-    "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update", "version",
+/// The commands `help` lists, sorted as supervisorctl lists its plugin's
+/// `do_*` methods (`help` and `EOF` are the shell's own and not listed).
+const COMMANDS: [&str; 21] = [
+    "add", "avail", "clear", "exit", "fg", "maintail", "open", "pid", "quit", "reload", "remove",
+    "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update",
+    "version",
 ];
 
 /// `help` / `help COMMAND`.
 pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
-    match args.first().map(String::as_str) {
+    // supervisorctl looks up `help_<whole argument>`.
+    let topic = args.join(" ");
+    match (!topic.is_empty()).then_some(topic.as_str()) {
         None => {
             ctl.line("");
             ctl.line("default commands (type help <topic>):");
@@ -123,6 +135,13 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) {
         Some("shutdown") => shutdown(ctl),
         Some("version") => version(ctl),
         Some("fg") => fg(ctl),
+        Some("exit") => ctl.line("exit\tExit the supervisor shell."),
+        Some("quit") => ctl.line("quit\tExit the supervisor shell."),
+        Some("EOF") => ctl.line("To quit, type ^D or use the quit command"),
+        Some("open") => {
+            ctl.line("open <url>\tConnect to a remote supervisord process.");
+            ctl.line("\t\t(for UNIX domain socket, use unix:///socket/path)");
+        }
         Some(other) => ctl.line(format!("*** No help on {other}")),
     }
 }

@@ -11,12 +11,16 @@ mod clear;
 mod config;
 mod fg;
 mod help;
+mod input;
+mod interrupt;
 mod maintail;
+mod open;
 mod pid;
 mod reload;
 mod remove;
 mod reread;
 mod restart;
+mod shell;
 mod shutdown;
 mod signal;
 mod start;
@@ -55,6 +59,8 @@ pub(crate) struct Ctl {
     /// `--json`: commands that support it print one JSON document on stdout
     /// and send their human-readable lines to stderr.
     pub json: bool,
+    /// In the shell: `shutdown`/`reload` ask first, as supervisorctl's interactive mode.
+    pub interactive: bool,
     pub exit: u8,
     out: String,
     err: String,
@@ -231,11 +237,6 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
             return ExitCode::from(exit::INVALID_ARGS);
         }
     };
-    if opts.command.is_empty() {
-        eprintln!("Error: no command given (gwe ctl has no interactive shell)");
-        eprintln!("For help, use gwe ctl -h");
-        return ExitCode::from(exit::INVALID_ARGS);
-    }
     let mut client = match Client::new(&opts.serverurl) {
         Ok(c) => c,
         Err(e) => {
@@ -251,31 +252,99 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         client,
         serverurl: opts.serverurl.clone(),
         json: opts.json,
+        interactive: opts.command.is_empty(),
         exit: 0,
         out: String::new(),
         err: String::new(),
         json_out: None,
     };
-    // supervisorctl joins the words and splits the line again.
-    let line = opts.command.join(" ");
-    let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
-    let (cmd, rest) = match words.split_first() {
-        Some((c, r)) => (c.as_str(), r),
-        None => ("", &[][..]),
-    };
-    let result = dispatch(&mut ctl, cmd, rest);
-    if let Err(f) = result {
-        report_failure(&mut ctl, f);
+    if ctl.interactive {
+        shell::run(&mut ctl, &format!("{}> ", opts.prompt));
+        // supervisorctl: "exitstatus always 0 for interactive mode".
+        return ExitCode::SUCCESS;
     }
+    // supervisorctl joins the words and parses them as one shell line.
+    onecmd(&mut ctl, &opts.command.join(" "));
+    ExitCode::from(ctl.exit)
+}
+
+/// What `onecmd` asks of the shell loop.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    Continue,
+    /// `exit`, `quit`, `EOF`.
+    Quit,
+}
+
+/// `cmd.Cmd.parseline` + supervisorctl's `onecmd`: runs one command line,
+/// prints its output and records the exit status.
+pub(crate) fn onecmd(ctl: &mut Ctl, line: &str) -> Next {
+    let next = match parseline(line) {
+        // `emptyline()`: a blank line repeats nothing.
+        Parsed::Empty => Next::Continue,
+        Parsed::Unknown(line) => {
+            unknown(ctl, &line);
+            Next::Continue
+        }
+        Parsed::Command(cmd, arg) => {
+            let args: Vec<String> = arg.split_whitespace().map(str::to_owned).collect();
+            match cmd.as_str() {
+                "exit" | "quit" | "EOF" => {
+                    ctl.line("");
+                    Next::Quit
+                }
+                _ => {
+                    if let Err(f) = dispatch(ctl, &cmd, &args, line.trim()) {
+                        report_failure(ctl, f);
+                    }
+                    Next::Continue
+                }
+            }
+        }
+    };
     if let Some(j) = ctl.json_out.take() {
         ctl.out.push_str(&j.to_string());
         ctl.out.push('\n');
     }
     ctl.flush();
-    ExitCode::from(ctl.exit)
+    next
 }
 
-fn dispatch(ctl: &mut Ctl, cmd: &str, args: &[String]) -> CmdResult {
+/// A command line split as `cmd.Cmd.parseline` does.
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    Empty,
+    /// No command word (e.g. `!ls`, `-x`): `default(line)`.
+    Unknown(String),
+    /// The command word (identifier characters) and the rest, stripped.
+    Command(String, String),
+}
+
+fn parseline(line: &str) -> Parsed {
+    let line = line.trim();
+    if line.is_empty() {
+        return Parsed::Empty;
+    }
+    let line = match line.strip_prefix('?') {
+        Some(rest) => format!("help {rest}"),
+        None => line.to_owned(),
+    };
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(line.len());
+    if end == 0 {
+        return Parsed::Unknown(line);
+    }
+    Parsed::Command(line[..end].to_owned(), line[end..].trim().to_owned())
+}
+
+/// `default(line)`.
+fn unknown(ctl: &mut Ctl, line: &str) {
+    ctl.line(format!("*** Unknown syntax: {line}"));
+    ctl.exit = exit::GENERIC;
+}
+
+fn dispatch(ctl: &mut Ctl, cmd: &str, args: &[String], line: &str) -> CmdResult {
     match cmd {
         "status" => status::run(ctl, args),
         "start" => start::run(ctl, args),
@@ -295,18 +364,31 @@ fn dispatch(ctl: &mut Ctl, cmd: &str, args: &[String]) -> CmdResult {
         "shutdown" => shutdown::run(ctl, args),
         "version" => version::run(ctl, args),
         "fg" => fg::run(ctl, args),
+        "open" => open::run(ctl, args),
         "help" => {
             help::run(ctl, args);
             Ok(())
         }
         _ => {
-            let line = std::iter::once(cmd.to_owned())
-                .chain(args.iter().cloned())
-                .collect::<Vec<_>>()
-                .join(" ");
-            ctl.line(format!("*** Unknown syntax: {line}"));
-            ctl.exit = exit::GENERIC;
+            unknown(ctl, line);
             Ok(())
+        }
+    }
+}
+
+/// In the shell, asks `question` (supervisorctl's `raw_input` y/N);
+/// true when the answer starts with `y`. One-shot mode never asks.
+pub(crate) fn confirm(ctl: &mut Ctl, question: &str) -> bool {
+    if !ctl.interactive {
+        return true;
+    }
+    ctl.flush();
+    let guard = interrupt::catch_sigint();
+    match input::read_line(question, &guard) {
+        input::Input::Line(answer) => answer.to_lowercase().starts_with('y'),
+        input::Input::Eof | input::Input::Interrupted => {
+            ctl.line("");
+            false
         }
     }
 }

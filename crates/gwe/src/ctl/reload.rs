@@ -11,6 +11,9 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
         super::help::reload(ctl);
         return Ok(());
     }
+    if !super::confirm(ctl, "Really restart the remote supervisord process y/N? ") {
+        return Ok(());
+    }
     match ctl.client.restart() {
         Ok(_) => ctl.line("Restarted supervisord"),
         Err(ClientError::Fault(f)) => {

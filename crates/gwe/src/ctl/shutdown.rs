@@ -11,6 +11,9 @@ pub(crate) fn run(ctl: &mut Ctl, args: &[String]) -> CmdResult {
         super::help::shutdown(ctl);
         return Ok(());
     }
+    if !super::confirm(ctl, "Really shut the remote supervisord process down y/N? ") {
+        return Ok(());
+    }
     match ctl.client.shutdown() {
         Ok(_) => ctl.line("Shut down"),
         Err(ClientError::Fault(f)) if f.code == FaultCode::ShutdownState.code() => {

@@ -1,8 +1,6 @@
 //! `tail [-f|-N] name [stdout|stderr]`: the end of a process log, or follow it
 //! over the streaming `/logtail/<name>/<channel>` endpoint.
 
-use std::io::{Read, Write};
-
 use gwe_supervisor_client::{Channel, ClientError, FaultCode, LogStream};
 
 use super::{exit, CmdResult, Ctl};
@@ -98,7 +96,8 @@ pub(crate) fn parse_py_int(s: &str) -> Option<i64> {
     t.strip_prefix('+').unwrap_or(t).parse().ok()
 }
 
-/// `_tailf`: prints the banner, then copies the stream to stdout until EOF.
+/// `_tailf`: prints the banner, then copies the stream to stdout until EOF
+/// or Ctrl-C (which prints an empty line and returns, exit status untouched).
 pub(crate) fn follow(
     ctl: &mut Ctl,
     path: &str,
@@ -106,7 +105,8 @@ pub(crate) fn follow(
 ) -> CmdResult {
     ctl.line("==> Press Ctrl-C to exit <==");
     ctl.flush();
-    let mut stream = match stream {
+    let guard = super::interrupt::catch_sigint();
+    let stream = match stream {
         Ok(s) => s,
         Err(ClientError::Status { url, status, .. }) => {
             // supervisorctl's HTTP listener reports errors on stderr.
@@ -115,23 +115,14 @@ pub(crate) fn follow(
         }
         Err(e) => return Err(e.into()),
     };
-    let mut buf = vec![0u8; 8192];
-    let mut out = std::io::stdout().lock();
-    loop {
-        match stream.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
-                    // stdout closed (e.g. piped into head): stop quietly.
-                    return Ok(());
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                eprintln!("{}: {e}", ctl.serverurl);
-                ctl.exit = exit::GENERIC;
-                return Ok(());
-            }
+    let pump = super::interrupt::Pump::spawn(stream);
+    match pump.wait(&guard) {
+        None => ctl.line(""),
+        Some(Ok(())) => {}
+        Some(Err(e)) => {
+            eprintln!("{}: {e}", ctl.serverurl);
+            ctl.exit = exit::GENERIC;
         }
     }
+    Ok(())
 }
