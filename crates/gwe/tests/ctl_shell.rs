@@ -298,3 +298,28 @@ fn one_shot_exit_and_empty_command() {
     assert_eq!((got.stdout.clone(), got.code), (want.stdout, want.code));
     assert!(!got.stdout.contains("supervisor>"));
 }
+
+#[test]
+fn shell_survives_hostile_lines() {
+    let d = Daemon::start(PROGRAMS);
+    let long = "x".repeat(200_000);
+    let input = format!("{long}\n\u{1}\u{7f}\n\u{e9}t\u{e9}\nstatus cat\n");
+    let mut child = spawn(&mut gwe_ctl(&d.conf));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut bytes = input.into_bytes();
+    bytes.extend_from_slice(b"\xff\xfe garbage\n");
+    bytes.extend_from_slice(b"status cat\n");
+    // Write from a thread: the shell answers while we write.
+    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+    let out = child.wait_with_output().expect("wait");
+    writer.join().expect("writer").expect("write stdin");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text:?}");
+    assert_eq!(text.matches("*** Unknown syntax: ").count(), 4, "{text:?}");
+    assert_eq!(
+        text.matches("cat                              RUNNING")
+            .count(),
+        3
+    );
+    assert!(text.ends_with("supervisor> \n"));
+}

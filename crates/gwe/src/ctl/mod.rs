@@ -415,3 +415,30 @@ fn report_failure(ctl: &mut Ctl, f: Failure) {
     };
     ctl.line(msg);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{parseline, Parsed};
+
+    fn cmd(c: &str, a: &str) -> Parsed {
+        Parsed::Command(c.to_owned(), a.to_owned())
+    }
+
+    #[test]
+    fn parseline_like_cmd_module() {
+        assert_eq!(parseline(""), Parsed::Empty);
+        assert_eq!(parseline(" \t "), Parsed::Empty);
+        assert_eq!(parseline("  stop   a  b "), cmd("stop", "a  b"));
+        assert_eq!(parseline("?"), cmd("help", ""));
+        assert_eq!(parseline("?stop"), cmd("help", "stop"));
+        assert_eq!(parseline("status-x"), cmd("status", "-x"));
+        assert_eq!(parseline("EOF"), cmd("EOF", ""));
+        // No command word: supervisorctl's default() prints the line.
+        assert_eq!(parseline("!ls"), Parsed::Unknown("!ls".to_owned()));
+        assert_eq!(parseline("-x y"), Parsed::Unknown("-x y".to_owned()));
+        assert_eq!(
+            parseline("\u{e9}t\u{e9}"),
+            Parsed::Unknown("\u{e9}t\u{e9}".to_owned())
+        );
+    }
+}
