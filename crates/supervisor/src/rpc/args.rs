@@ -56,6 +56,12 @@ pub fn truthy(p: &[Value], i: usize, default: bool) -> Result<bool, Fault> {
     })
 }
 
+/// `(name, wait=True)`: the parameters of the start and stop calls.
+pub fn name_and_wait(p: &[Value]) -> Result<(String, bool), Fault> {
+    arity(p, 1, 2)?;
+    Ok((string(p, 0)?.to_owned(), truthy(p, 1, true)?))
+}
+
 /// supervisord's `_getGroupAndProcess`: `(group, Some(process))`, or
 /// `(group, None)` for `group:*`; BAD_NAME if either is unknown.
 pub fn lookup(sup: &Supervisor, spec: &str) -> Result<(String, Option<String>), Fault> {

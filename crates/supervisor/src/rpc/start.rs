@@ -11,11 +11,7 @@ use crate::state::{make_namespec, Supervisor};
 
 /// startProcess(name, wait=True); `group:*` starts the group.
 pub fn process(sup: &mut Supervisor, p: &[Value]) -> Outcome {
-    let parsed = (|| {
-        args::arity(p, 1, 2)?;
-        Ok::<_, Fault>((args::string(p, 0)?.to_owned(), args::truthy(p, 1, true)?))
-    })();
-    let (spec, wait) = match parsed {
+    let (spec, wait) = match args::name_and_wait(p) {
         Ok(x) => x,
         Err(f) => return Err(f).into(),
     };
@@ -32,11 +28,7 @@ pub fn process(sup: &mut Supervisor, p: &[Value]) -> Outcome {
 
 /// startProcessGroup(name, wait=True).
 pub fn group(sup: &mut Supervisor, p: &[Value]) -> Outcome {
-    let parsed = (|| {
-        args::arity(p, 1, 2)?;
-        Ok::<_, Fault>((args::string(p, 0)?.to_owned(), args::truthy(p, 1, true)?))
-    })();
-    match parsed {
+    match args::name_and_wait(p) {
         Err(f) => Err(f).into(),
         Ok((g, _)) if !sup.groups.contains_key(&g) => {
             Err(fault(FaultCode::BadName, Some(&g))).into()

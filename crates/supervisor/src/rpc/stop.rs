@@ -7,14 +7,9 @@ use gwe_supervisor_client::{Fault, FaultCode, Value};
 use super::{args, fault, group_result, Outcome, Wait};
 use crate::state::{make_namespec, Supervisor};
 
-fn name_and_wait(p: &[Value]) -> Result<(String, bool), Fault> {
-    args::arity(p, 1, 2)?;
-    Ok((args::string(p, 0)?.to_owned(), args::truthy(p, 1, true)?))
-}
-
 /// stopProcess(name, wait=True); `group:*` stops the group.
 pub fn process(sup: &mut Supervisor, p: &[Value]) -> Outcome {
-    let (spec, wait) = match name_and_wait(p) {
+    let (spec, wait) = match args::name_and_wait(p) {
         Ok(x) => x,
         Err(f) => return Err(f).into(),
     };
@@ -31,7 +26,7 @@ pub fn process(sup: &mut Supervisor, p: &[Value]) -> Outcome {
 
 /// stopProcessGroup(name, wait=True).
 pub fn group(sup: &mut Supervisor, p: &[Value]) -> Outcome {
-    match name_and_wait(p) {
+    match args::name_and_wait(p) {
         Err(f) => Err(f).into(),
         Ok((g, _)) if !sup.groups.contains_key(&g) => {
             Err(fault(FaultCode::BadName, Some(&g))).into()
