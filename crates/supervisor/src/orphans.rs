@@ -37,15 +37,80 @@ pub fn starttime(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// Writes the records atomically (temp file + rename).
+/// Writes the records atomically (temp file + rename), in one write.
 pub fn save(path: &Path, records: &[ChildRecord]) -> std::io::Result<()> {
     let tmp = path.with_extension("children.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut text = String::with_capacity(records.len() * 32);
     for r in records {
-        writeln!(f, "{} {} {}", r.pid, r.starttime, r.name)?;
+        text.push_str(&format!("{} {} {}\n", r.pid, r.starttime, r.name));
     }
-    drop(f);
+    std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
+}
+
+/// The record file as the daemon keeps it: a line is appended per spawn (one
+/// `write(2)`, so recording stays O(1) however many programs start at once),
+/// and stale lines of exited children are dropped by an atomic rewrite once
+/// they outnumber the live ones. A stale line is harmless in between: recovery
+/// matches pid *and* start time.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Option<std::fs::File>,
+    lines: usize,
+}
+
+impl Journal {
+    /// Starts an empty record at `path` (only valid while none of our children run).
+    pub fn create(path: PathBuf) -> std::io::Result<Journal> {
+        let file = std::fs::File::create(&path)?;
+        Ok(Journal {
+            path,
+            file: Some(file),
+            lines: 0,
+        })
+    }
+
+    /// Where the record lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records one started child.
+    pub fn append(&mut self, r: &ChildRecord) -> std::io::Result<()> {
+        if self.file.is_none() {
+            self.file = Some(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&self.path)?,
+            );
+        }
+        let line = format!("{} {} {}\n", r.pid, r.starttime, r.name);
+        if let Some(f) = &mut self.file {
+            f.write_all(line.as_bytes())?;
+        }
+        self.lines += 1;
+        Ok(())
+    }
+
+    /// Rewrites the record with only `live` when stale lines dominate.
+    pub fn compact(&mut self, live: &[ChildRecord]) -> std::io::Result<()> {
+        if self.lines <= 2 * live.len() + 64 {
+            return Ok(());
+        }
+        save(&self.path, live)?;
+        // the next append reopens the renamed file
+        self.file = None;
+        self.lines = live.len();
+        Ok(())
+    }
+
+    /// How many live ones a compaction would be worth: callers skip building
+    /// the live list otherwise.
+    pub fn wants_compaction(&self, live: usize) -> bool {
+        self.lines > 2 * live + 64
+    }
 }
 
 /// Reads the records; malformed lines are skipped.
@@ -136,6 +201,33 @@ mod tests {
         assert_eq!(load(&p), recs);
         std::fs::write(&p, "x y z\n1 2 init\n\n12 13\n").unwrap();
         assert_eq!(load(&p), vec![]);
+    }
+
+    #[test]
+    fn journal_appends_and_compacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = record_path(&dir.path().join("s.pid"));
+        let mut j = Journal::create(p.clone()).unwrap();
+        let rec = |i: u32| ChildRecord {
+            name: format!("p{i}"),
+            pid: 100 + i,
+            starttime: 7,
+        };
+        for i in 0..70 {
+            j.append(&rec(i)).unwrap();
+        }
+        assert_eq!(load(&p).len(), 70);
+        // 70 lines for 3 live children is not yet worth a rewrite (> 2*3+64)
+        assert!(!j.wants_compaction(3));
+        j.compact(&[rec(1), rec(2), rec(3)]).unwrap();
+        assert_eq!(load(&p).len(), 70);
+        j.append(&rec(70)).unwrap();
+        assert!(j.wants_compaction(3));
+        j.compact(&[rec(1), rec(2), rec(3)]).unwrap();
+        assert_eq!(load(&p), vec![rec(1), rec(2), rec(3)]);
+        // appends after a compaction go to the new file
+        j.append(&rec(4)).unwrap();
+        assert_eq!(load(&p), vec![rec(1), rec(2), rec(3), rec(4)]);
     }
 
     #[test]

@@ -111,6 +111,7 @@ pub struct Supervisor {
     pub children_file: Option<PathBuf>,
     /// Config to switch to when a restart completes.
     pub next_config: Option<Config>,
+    journal: Option<orphans::Journal>,
     pids: HashMap<u32, (String, String)>,
     order: Vec<(String, String)>,
     stop_order: Option<Vec<String>>,
@@ -158,19 +159,17 @@ fn random_suffix() -> String {
         .collect()
 }
 
-/// Creates the AUTO log file `<name>-<channel>---<identifier>-XXXXXXXX.log`.
+/// Picks an unused AUTO log name `<name>-<channel>---<identifier>-XXXXXXXX.log`
+/// like supervisord's `mktemp`: the file itself is created when the process
+/// is spawned (by its capture task), not here, so that start-up does not pay
+/// for creating two files per program before the first one starts.
 fn auto_log_path(dir: &Path, name: &str, channel: &str, identifier: &str) -> PathBuf {
     for _ in 0..10 {
         let p = dir.join(format!(
             "{name}-{channel}---{identifier}-{}.log",
             random_suffix()
         ));
-        if std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&p)
-            .is_ok()
-        {
+        if std::fs::symlink_metadata(&p).is_err() {
             return p;
         }
     }
@@ -345,7 +344,18 @@ fn server_url(config: &Config) -> String {
 impl Supervisor {
     /// Builds the state for `config`, logging to `log`. No process starts yet.
     pub fn new(config: Config, log: MainLog, children_file: Option<PathBuf>) -> Supervisor {
+        let journal =
+            children_file
+                .as_ref()
+                .and_then(|p| match orphans::Journal::create(p.clone()) {
+                    Ok(j) => Some(j),
+                    Err(e) => {
+                        log.warn(&format!("cannot write {}: {e}", p.display()));
+                        None
+                    }
+                });
         let mut sup = Supervisor {
+            journal,
             server_url: server_url(&config),
             groups: BTreeMap::new(),
             mood: Mood::Running,
@@ -570,16 +580,29 @@ impl Supervisor {
         attach_pipes(p, child, &log);
         p.starttime = orphans::starttime(pid).unwrap_or(0);
         fx.extend(p.m.spawned(&pname, pid));
+        let rec = ChildRecord {
+            name: p.config.name.clone(),
+            pid,
+            starttime: p.starttime,
+        };
         self.pids.insert(pid, (group.to_owned(), name.to_owned()));
-        self.save_children();
+        if let Some(j) = &mut self.journal {
+            if let Err(e) = j.append(&rec) {
+                self.log
+                    .warn(&format!("cannot write {}: {e}", j.path().display()));
+            }
+        }
         fx
     }
 
-    /// Rewrites the children record (pids we started and that still run).
-    fn save_children(&self) {
-        let Some(path) = &self.children_file else {
+    /// Drops exited children from the record once they dominate it.
+    fn compact_children(&mut self) {
+        let Some(j) = &self.journal else {
             return;
         };
+        if !j.wants_compaction(self.pids.len()) {
+            return;
+        }
         let recs: Vec<ChildRecord> = self
             .groups
             .values()
@@ -591,11 +614,11 @@ impl Supervisor {
                 starttime: p.starttime,
             })
             .collect();
-        if let Err(e) = orphans::save(path, &recs) {
-            self.log.log(
-                Level::Warn,
-                &format!("cannot write {}: {e}", path.display()),
-            );
+        if let Some(j) = &mut self.journal {
+            if let Err(e) = j.compact(&recs) {
+                self.log
+                    .warn(&format!("cannot write {}: {e}", j.path().display()));
+            }
         }
     }
 
@@ -607,7 +630,7 @@ impl Supervisor {
             self.child_exited(pid, status, Instant::now());
         }
         if any {
-            self.save_children();
+            self.compact_children();
         }
         any
     }

@@ -229,6 +229,48 @@ fn spawn_errors() {
 }
 
 #[test]
+fn failures_after_the_fork_go_to_stderr_and_exit_127_like_supervisord() {
+    // found and executable, but the kernel cannot run it (ENOEXEC); and a
+    // directory that does not exist: both fail in the child, after the fork
+    let d = Daemon::start(
+        "[program:badexec]\ncommand = {dir}/garbage.bin\nstartsecs = 1\nstartretries = 0\n\
+         stderr_logfile = {dir}/badexec.err\n\n\
+         [program:badcwd]\ncommand = /bin/sh -c 'echo ran'\ndirectory = {dir}/nowhere\n\
+         startsecs = 1\nstartretries = 0\nstderr_logfile = {dir}/badcwd.err\n",
+        |dir| {
+            let f = dir.join("garbage.bin");
+            std::fs::write(&f, [0x7f, b'E', b'L', b'F', 0, 1, 2]).unwrap();
+            std::fs::set_permissions(&f, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        },
+    );
+    d.wait_state("badexec", "FATAL");
+    d.wait_state("badcwd", "FATAL");
+    for n in ["badexec", "badcwd"] {
+        // supervisord clears exitstatus on a too-quick exit
+        assert_eq!(
+            d.info(n).get("spawnerr").and_then(Value::as_str),
+            Some("Exited too quickly (process log may have details)")
+        );
+        d.wait_log(&format!("exited: {n} (exit status 127; not expected)"));
+    }
+    let dir = d.dir.path().display().to_string();
+    wait_for("child error lines", TIMEOUT, || {
+        (lines(&d.path("badexec.err"))
+            == [
+                format!("supervisor: couldn't exec {dir}/garbage.bin: ENOEXEC"),
+                "supervisor: child process was not spawned".to_string(),
+            ]
+            && lines(&d.path("badcwd.err"))
+                == [
+                    format!("supervisor: couldn't chdir to {dir}/nowhere: ENOENT"),
+                    "supervisor: child process was not spawned".to_string(),
+                ])
+        .then_some(())
+    });
+}
+
+#[test]
 fn priority_orders_start_and_reverse_stop() {
     let prog = |n: &str, p: u32| {
         format!("[program:{n}]\ncommand = {{dir}}/p.sh {n}\npriority = {p}\nstartsecs = 0\n\n")

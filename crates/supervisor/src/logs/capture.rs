@@ -36,6 +36,11 @@ pub type Sink = Option<Arc<Mutex<RotatingFile>>>;
 /// Reads `rx` until EOF, appending to `sink`. `what` names the stream in the
 /// one-time error line (`x stdout`).
 pub async fn capture(rx: pipe::Receiver, sink: Sink, log: MainLog, what: String) {
+    // The log file exists from the spawn on, as with supervisord (which opens
+    // it then); an error here is reported by the first write that fails.
+    if let Some(s) = &sink {
+        s.lock().unwrap_or_else(|e| e.into_inner()).touch();
+    }
     let mut can_splice = sink.is_some();
     loop {
         if rx.readable().await.is_err() {

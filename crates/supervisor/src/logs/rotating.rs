@@ -76,6 +76,12 @@ impl RotatingFile {
         self.dropped
     }
 
+    /// Opens (creates) the file now rather than on the first write; a failure
+    /// is left for that write to report.
+    pub fn touch(&mut self) {
+        let _ = self.open();
+    }
+
     fn open(&mut self) -> io::Result<&mut File> {
         if self.file.is_none() {
             let mut f = OpenOptions::new()
