@@ -69,6 +69,25 @@ fn read_only_commands_match_supervisorctl() {
 }
 
 #[test]
+fn gwe_called_as_supervisorctl_acts_as_gwe_ctl() {
+    let d = Daemon::start(PROGRAMS);
+    let link = d.dir.path().join("supervisorctl");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_gwe"), &link).unwrap();
+    for cmd in ["status", "status nope", "pid cat", "version"] {
+        let via_link = run(Command::new(&link).arg("-c").arg(&d.conf), cmd);
+        let via_ctl = d.gwe(cmd);
+        assert_eq!(
+            (mask(&via_link.stdout), via_link.code),
+            (mask(&via_ctl.stdout), via_ctl.code),
+            "{cmd}"
+        );
+    }
+    // and it is not mistaken for the engine's flags
+    let r = run(Command::new(&link).arg("-c").arg(&d.conf), "status cat");
+    assert!(r.stdout.starts_with("cat "), "{r:?}");
+}
+
+#[test]
 fn status_exit_codes() {
     let d = Daemon::start(PROGRAMS);
     assert_eq!(d.gwe("status cat").code, 0);
