@@ -1,6 +1,7 @@
 //! The `gwe` engine command line, run as the real binary with temp configuration directories:
 //! every flag of the original, argparse-style prefixes, printed formats, configuration
-//! mistakes, and `--once` against a real in-process gwe-hub.
+//! mistakes, `--once` against a real in-process gwe-hub, and the hand-over of the long-running
+//! engine to a `gwe-engine` installed beside `gwe`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -33,7 +34,12 @@ impl Gw {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(GWE);
+        self.cmd_of(Path::new(GWE), args)
+    }
+
+    /// `program` (a copy of gwe) with this gateway's environment.
+    fn cmd_of(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         c.args(args)
             .env("GWE_CONFIG_DIR", self.etc())
             .env("GWE_SYS_CLASS_NET", self.root.path().join("net"))
@@ -514,4 +520,104 @@ fn the_engine_loop_stops_cleanly_on_sigterm() {
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
+}
+
+/// `gwe` linked (or copied) into a temp dir, with `gwe-engine` beside it a script that records
+/// how it was called in `record` and exits 7.
+struct WithSibling {
+    dir: tempfile::TempDir,
+}
+
+impl WithSibling {
+    fn new(engine_script: &str) -> WithSibling {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let gwe = dir.path().join("gwe");
+        if std::fs::hard_link(GWE, &gwe).is_err() {
+            std::fs::copy(GWE, &gwe).unwrap();
+        }
+        let script = dir.path().join("gwe-engine");
+        std::fs::write(&script, engine_script).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        WithSibling { dir }
+    }
+
+    fn gwe(&self) -> PathBuf {
+        self.dir.path().join("gwe")
+    }
+
+    fn record(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("record")).unwrap_or_default()
+    }
+}
+
+#[test]
+fn the_long_running_engine_is_the_sibling_gwe_engine_when_installed() {
+    let gw = Gw::new();
+    let sib = WithSibling::new(
+        "#!/bin/sh\nd=$(dirname \"$0\")\n{ echo \"argv0=$(basename \"$0\") args=$*\"; \
+         echo \"config=$GWE_CONFIG_DIR\"; echo \"expect=$GWE_ENGINE_EXPECT_BUILD\"; \
+         echo \"fallback=$GWE_ENGINE_FALLBACK\"; } >> \"$d/record\"\nexit 7\n",
+    );
+    let run = |args: &[&str]| {
+        let out = gw
+            .cmd_of(&sib.gwe(), args)
+            .env_remove("GWE_ENGINE_IN_PROCESS")
+            .output()
+            .unwrap();
+        out.status.code()
+    };
+    // gwe alone, --once and --config-dir: exec'd, same arguments and environment.
+    assert_eq!(run(&[]), Some(7));
+    assert_eq!(run(&["--config-dir", "/c d", "--once"]), Some(7));
+    assert_eq!(run(&["-o", "--config-dir=/e"]), Some(7));
+    let record = sib.record();
+    let lines: Vec<&str> = record.lines().collect();
+    assert_eq!(lines.len(), 12, "{record}");
+    assert_eq!(lines[0], "argv0=gwe-engine args=");
+    assert_eq!(lines[4], "argv0=gwe-engine args=--config-dir /c d --once");
+    assert_eq!(lines[8], "argv0=gwe-engine args=-o --config-dir=/e");
+    assert_eq!(lines[1], format!("config={}", gw.etc().display()));
+    let expect = lines[2].strip_prefix("expect=").unwrap();
+    assert!(expect.starts_with(&format!("{VERSION}+")), "{expect}");
+    assert_eq!(lines[3], format!("fallback={}", sib.gwe().display()));
+
+    // Every other engine flag stays in gwe: nothing more exec'd.
+    gw.ok(&["-u", "SIB-1"]);
+    for args in [
+        &["-v"][..],
+        &["-g"],
+        &["-u", "SIB-2", "--once"],
+        &["--conf", "x", "-g"],
+    ] {
+        let code = run(args);
+        assert_ne!(code, Some(7), "{args:?} went to gwe-engine");
+    }
+    assert_eq!(
+        sib.record(),
+        record,
+        "only the long-running mode is handed over"
+    );
+}
+
+#[test]
+fn a_sibling_of_another_build_hands_the_engine_back() {
+    let gw = Gw::new();
+    gw.ok(&["-P", "pid"]);
+    // Does what gwe-engine does when built from other sources: exec gwe back, in-process.
+    let sib = WithSibling::new(
+        "#!/bin/sh\nd=$(dirname \"$0\")\necho \"handed back: $*\" >> \"$d/record\"\n\
+         GWE_ENGINE_IN_PROCESS=1 exec \"$GWE_ENGINE_FALLBACK\" \"$@\"\n",
+    );
+    let out = gw
+        .cmd_of(&sib.gwe(), &["--once"])
+        .env_remove("GWE_ENGINE_IN_PROCESS")
+        .output()
+        .unwrap();
+    // gwe ran the engine itself once (no serial number: its own error), no exec loop.
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--set-uuid"), "{err}");
+    assert!(err.contains("another build"), "{err}");
+    assert_eq!(sib.record(), "handed back: --once\n");
 }
