@@ -551,7 +551,7 @@ impl<'a> Parser<'a> {
                 return Ok(Tok::Eof);
             }
             if !rest.starts_with('<') {
-                let end = rest.find('<').unwrap_or(rest.len());
+                let end = memchr::memchr(b'<', rest.as_bytes()).unwrap_or(rest.len());
                 let raw = &rest[..end];
                 self.pos += end;
                 if self.open.is_empty() {
@@ -652,9 +652,7 @@ impl<'a> Parser<'a> {
                     }
                 }
                 q @ (b'"' | b'\'') => {
-                    let close = s[i + 1..]
-                        .find(char::from(q))
-                        .ok_or(XmlRpcError::UnexpectedEof)?;
+                    let close = memchr::memchr(q, &b[i + 1..]).ok_or(XmlRpcError::UnexpectedEof)?;
                     if s[i + 1..i + 1 + close].contains('<') {
                         return Err(self.syntax(self.tok_pos, "'<' in an attribute value"));
                     }
@@ -669,7 +667,7 @@ impl<'a> Parser<'a> {
 
     /// Decodes entity and character references and normalises line ends.
     fn decode_text(&self, raw: &'a str, at: usize) -> Result<Cow<'a, str>, XmlRpcError> {
-        if !raw.bytes().any(|b| b == b'&' || b == b'\r') {
+        if memchr::memchr2(b'&', b'\r', raw.as_bytes()).is_none() {
             return Ok(Cow::Borrowed(raw));
         }
         let raw = normalize_newlines(raw);

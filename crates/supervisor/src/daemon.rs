@@ -279,6 +279,7 @@ impl Signals {
 /// A signal or request the loop woke for.
 enum Wake {
     Nothing,
+    Child,
     Exit(&'static str),
     Reload,
     ReopenLogs,
@@ -293,9 +294,15 @@ async fn run_loop(
     let mut sig = Signals::new()?;
     let mut pending: Vec<Pending> = Vec::new();
     let mut settled = false;
+    // waitpid(-1) walks every child in the kernel, so it runs only when a
+    // SIGCHLD came in (tokio reports every delivery since the last recv),
+    // not on each RPC wake-up
+    let mut chld = true;
     loop {
         let now = Instant::now();
-        sup.reap();
+        if std::mem::take(&mut chld) {
+            sup.reap();
+        }
         sup.tick_all(now);
         rpc::poll_pending(sup, &mut pending);
         if sup.mood != Mood::Running && sup.stop_step(now) {
@@ -314,7 +321,7 @@ async fn run_loop(
         }
         settled = deadline.is_none();
         let wake = tokio::select! {
-            _ = sig.chld.recv() => Wake::Nothing,
+            _ = sig.chld.recv() => Wake::Child,
             _ = sig.term.recv() => Wake::Exit("SIGTERM"),
             _ = sig.int.recv() => Wake::Exit("SIGINT"),
             _ = sig.quit.recv() => Wake::Exit("SIGQUIT"),
@@ -325,6 +332,7 @@ async fn run_loop(
         };
         match wake {
             Wake::Nothing => {}
+            Wake::Child => chld = true,
             Wake::Exit(name) => {
                 sup.log
                     .warn(&format!("received {name} indicating exit request"));
