@@ -1,8 +1,10 @@
 #!/bin/sh
 # Builds the engine release package GatewayEngine.v<VERSION>.tar.gz (one top directory
-# gateway-engine/: install.sh, bin/gwe, bin/gwe-run, optional bin/gdc and bin/gwe-hub,
+# gateway-engine/: install.sh, bin/gwe, bin/gwe-run, optional bin/gwe-engine, bin/gwe-supervisord,
+# bin/gdc and bin/gwe-hub,
 # apps_to_install/, optional pre/post_install_commands.sh, VERSION) and the engine's own OTA
-# package gwe.v<VERSION>.tar.gz (an app tarball whose install.sh replaces the binary).
+# package gwe.v<VERSION>.tar.gz (an app tarball whose install.sh replaces gwe, gwe-run and
+# gwe-engine).
 #
 # Usage: packaging/build-release.sh [OUT_DIR]
 # Environment:
@@ -10,6 +12,9 @@
 #   GDC_BIN, GWE_HUB_BIN   optional binaries to ship too
 #   SUPERVISORD_BIN   the small gwe-supervisord daemon (`gwe supervisord` execs it when it sits
 #                beside gwe) [gwe-supervisord beside GWE_BIN when it exists; empty: none]
+#   ENGINE_BIN   the small gwe-engine binary (`gwe` execs it for the long-running engine when it
+#                sits beside gwe; it must be built from the same sources as GWE_BIN, else gwe
+#                runs the engine itself) [gwe-engine beside GWE_BIN when it exists; empty: none]
 #   VERSION      package version [`$GWE_BIN --version`]
 #   APPS_DIR     directory whose *.tar.gz go into apps_to_install/ []
 #   PRE_INSTALL, POST_INSTALL   scripts shipped as pre_/post_install_commands.sh []
@@ -41,6 +46,9 @@ cp "$here/release/gwe-run" "$pkg/bin/gwe-run"
 [ -n "${GWE_HUB_BIN:-}" ] && cp "$GWE_HUB_BIN" "$pkg/bin/gwe-hub"
 SUPERVISORD_BIN=${SUPERVISORD_BIN-$(dirname "$GWE_BIN")/gwe-supervisord}
 [ -n "$SUPERVISORD_BIN" ] && [ -x "$SUPERVISORD_BIN" ] && cp "$SUPERVISORD_BIN" "$pkg/bin/gwe-supervisord"
+ENGINE_BIN=${ENGINE_BIN-$(dirname "$GWE_BIN")/gwe-engine}
+[ -n "$ENGINE_BIN" ] && [ ! -x "$ENGINE_BIN" ] && ENGINE_BIN=
+[ -n "$ENGINE_BIN" ] && cp "$ENGINE_BIN" "$pkg/bin/gwe-engine"
 if [ -n "${APPS_DIR:-}" ]; then
     for t in "$APPS_DIR"/*.tar.gz; do
         [ -e "$t" ] || continue
@@ -70,8 +78,15 @@ cp "$GWE_BIN" "$ota/gwe"
 cp "$here/release/gwe-run" "$ota/gwe-run"
 echo "$VERSION" > "$ota/VERSION"
 chmod 755 "$ota/install.sh" "$ota/gwe" "$ota/gwe-run"
+ota_files="install.sh gwe gwe-run VERSION"
+if [ -n "$ENGINE_BIN" ]; then
+    cp "$ENGINE_BIN" "$ota/gwe-engine"
+    chmod 755 "$ota/gwe-engine"
+    ota_files="$ota_files gwe-engine"
+fi
 engine_ota="$out/gwe.v$VERSION.tar.gz"
-pack "$engine_ota" "$ota" install.sh gwe gwe-run VERSION
+# shellcheck disable=SC2086 # a list of plain file names
+pack "$engine_ota" "$ota" $ota_files
 "${CHECK_GWE:-$GWE_BIN}" --check-tarball "$engine_ota" >/dev/null || { echo "$engine_ota fails its checks" >&2; exit 1; }
 echo "$release"
 echo "$engine_ota"

@@ -2,10 +2,12 @@
 # install.sh of the engine's own OTA package gwe.v<VERSION>.tar.gz (run by `gwe -I` or by an
 # engine_fetch command, from the extracted package directory).
 #
-# It keeps the running engine as gwe.prev and puts the new binary in place (each by rename, so
-# a power cut leaves a whole binary), then asks the supervisor to restart program `gwe`. The
-# wrapper gwe-run (installed alongside) rolls back to gwe.prev if the new engine fails its
-# self test or keeps exiting during its probation.
+# It keeps the running engine as gwe.prev (and gwe-engine, the long-running engine that gwe
+# execs, as gwe-engine.prev) and puts the new binaries in place (each by rename, so a power cut
+# leaves a whole binary), then asks the supervisor to restart program `gwe`. The wrapper gwe-run
+# (installed alongside) rolls back to the .prev binaries if the new engine fails its self test or
+# keeps exiting during its probation. A package without gwe-engine removes the installed one
+# (gwe then runs the engine itself; it never runs a gwe-engine of another build anyway).
 #
 # Where the engine lives: $GWE_BINDIR, else the directory of the `gwe` on PATH, else
 # /usr/local/bin. GWE_NO_RESTART=1 skips the restart (tests, manual upgrades).
@@ -25,16 +27,30 @@ cp "$here/gwe" "$bindir/gwe.new"
 chmod 755 "$bindir/gwe.new"
 cp "$here/gwe-run" "$bindir/gwe-run.new"
 chmod 755 "$bindir/gwe-run.new"
+if [ -f "$here/gwe-engine" ]; then
+    cp "$here/gwe-engine" "$bindir/gwe-engine.new"
+    chmod 755 "$bindir/gwe-engine.new"
+fi
+# keep NAME as NAME.prev: a hard link keeps the running binary reachable without a copy
+keep_prev() {
+    rm -f "$bindir/$1.prev.tmp"
+    ln "$bindir/$1" "$bindir/$1.prev.tmp" 2>/dev/null || cp -p "$bindir/$1" "$bindir/$1.prev.tmp"
+    mv -f "$bindir/$1.prev.tmp" "$bindir/$1.prev"
+}
 if [ -e "$bindir/gwe" ]; then
     old_version=$("$bindir/gwe" --version 2>/dev/null || echo '?')
-    # A hard link keeps the running binary reachable as gwe.prev without a copy.
-    rm -f "$bindir/gwe.prev.tmp"
-    ln "$bindir/gwe" "$bindir/gwe.prev.tmp" 2>/dev/null || cp -p "$bindir/gwe" "$bindir/gwe.prev.tmp"
-    mv -f "$bindir/gwe.prev.tmp" "$bindir/gwe.prev"
+    keep_prev gwe
+    rm -f "$bindir/gwe-engine.prev"
+    [ -e "$bindir/gwe-engine" ] && keep_prev gwe-engine
     echo "previous engine $old_version kept as $bindir/gwe.prev (restored if the new one fails)"
 fi
 rm -f "$bindir/gwe.failures"
 mv -f "$bindir/gwe-run.new" "$bindir/gwe-run"
+if [ -f "$bindir/gwe-engine.new" ]; then
+    mv -f "$bindir/gwe-engine.new" "$bindir/gwe-engine"
+else
+    rm -f "$bindir/gwe-engine"
+fi
 mv -f "$bindir/gwe.new" "$bindir/gwe"
 echo "engine $new_version installed"
 if [ "${GWE_NO_RESTART:-0}" != 1 ] && [ -n "${GWE_SUPERVISOR_URL:-}" ]; then

@@ -5,8 +5,9 @@
 # /etc/init.d/gwe-supervisor when systemd is absent) and the default configuration (only files
 # that are absent: re-running keeps the existing configuration); 2. pre_install_commands.sh if
 # present; 3. every tarball of apps_to_install/ through `gwe -I` (the OTA install pipeline);
-# 4. the engine itself (gwe, gwe-run, and gwe-supervisord/gdc/gwe-hub when shipped; a previous engine is kept
-# as gwe.prev and restored by gwe-run if the new one fails); 5. post_install_commands.sh if
+# 4. the engine itself (gwe, gwe-run, and gwe-engine/gwe-supervisord/gdc/gwe-hub when shipped; a
+# previous engine is kept as gwe.prev (and gwe-engine.prev) and restored by gwe-run if the new one
+# fails); 5. post_install_commands.sh if
 # present; 6. "Installation Summary and Self Test", logged with everything else to
 # gwe_install_<DATE_TIME>.log.
 #
@@ -240,8 +241,15 @@ if [ -e "$B/gwe" ] && ! cmp -s "$B/gwe" "$here/bin/gwe"; then
     { ln "$B/gwe" "$B/gwe.prev.tmp" 2>/dev/null || cp -p "$B/gwe" "$B/gwe.prev.tmp"; } &&
         mv -f "$B/gwe.prev.tmp" "$B/gwe.prev" && rm -f "$B/gwe.failures" &&
         say "  previous engine kept as $BINDIR/gwe.prev (restored by gwe-run if the new one fails)"
+    rm -f "$B/gwe-engine.prev"
+    if [ -e "$B/gwe-engine" ]; then
+        { ln "$B/gwe-engine" "$B/gwe-engine.prev.tmp" 2>/dev/null || cp -p "$B/gwe-engine" "$B/gwe-engine.prev.tmp"; } &&
+            mv -f "$B/gwe-engine.prev.tmp" "$B/gwe-engine.prev"
+    fi
 fi
-for f in gwe gwe-run gwe-supervisord gdc gwe-hub; do
+# A gwe-engine of another build is never run (gwe checks), but it is not left lying around.
+[ -f "$here/bin/gwe-engine" ] || rm -f "$B/gwe-engine"
+for f in gwe-engine gwe gwe-run gwe-supervisord gdc gwe-hub; do
     [ -f "$here/bin/$f" ] || continue
     if cp "$here/bin/$f" "$B/$f.new" && chmod 755 "$B/$f.new" && mv -f "$B/$f.new" "$B/$f"; then
         say "  installed $BINDIR/$f"
