@@ -8,8 +8,10 @@ mod download;
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 use gwe_engine::config::{ConfigDir, EngineConfig};
 use gwe_engine::identity::NetSys;
@@ -128,22 +130,121 @@ fn run_engine(dir: &ConfigDir, once: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One argument of `-I`: a tarball on disk, or (when no such file exists and it is a bare
+/// `<NAME>.v<VERSION>.tar.gz`) an item of the product's content area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum InstallArg {
+    File(PathBuf),
+    Remote(String),
+}
+
+fn install_arg(arg: &Path) -> InstallArg {
+    let bare = arg.components().count() == 1 && !arg.as_os_str().is_empty();
+    match arg.to_str() {
+        Some(name) if bare && !arg.exists() && gwe_package::TarballName::parse(name).is_ok() => {
+            InstallArg::Remote(name.to_string())
+        }
+        _ => InstallArg::File(arg.to_path_buf()),
+    }
+}
+
 /// `-I/--install-apps TARBALL...`: the OTA install pipeline from the command line (exit 1 when
-/// any install failed or was rolled back).
-fn install_apps(args: &Args, tarballs: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
+/// any install failed or was rolled back). A content item is downloaded with the gateway's
+/// identity (Gateway.cfg) and installed from the stream, with a progress bar on a terminal;
+/// `--json` prints one JSON array of the install reports instead of the text.
+fn install_apps(args: &Args, tarballs: &[PathBuf]) -> anyhow::Result<ExitCode> {
     let dir = ConfigDir::locate(args.config_dir.clone());
     let installer = gwe_engine::cycle::ota::installer(&dir).map_err(anyhow::Error::msg)?;
+    let items: Vec<InstallArg> = tarballs.iter().map(|t| install_arg(t)).collect();
+    let remote = items.iter().any(|i| matches!(i, InstallArg::Remote(_)));
+    let (rt, client) = if remote {
+        let settings = gwe_device_client::gwe_config::GatewaySettings::load(dir.path());
+        let mut config = settings.client_config().context(
+            "cannot download from the content area: no server in Gateway.cfg/Engine.config",
+        )?;
+        config = config.with_agent("gwe");
+        if let Some(ua) = settings.user_agent.clone() {
+            config.user_agent = ua;
+        }
+        let client = gwe_device_client::DeviceClient::new(config).context("device client")?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?;
+        (Some(rt), Some(client))
+    } else {
+        (None, None)
+    };
     let mut out = std::io::stdout().lock();
-    let ok = gwe_ota::cli::install_apps_command(
-        &installer,
-        tarballs,
-        gwe_ota::source::CLI,
-        false,
-        &mut out,
-    )?;
-    Ok(if ok {
+    let mut reports = Vec::new();
+    for item in &items {
+        let report = match (item, &rt, &client) {
+            (InstallArg::Remote(name), Some(rt), Some(client)) => {
+                let bar = download::progress_bar(!args.json, name);
+                let shown = bar.clone();
+                let progress: gwe_ota::FetchProgress =
+                    std::sync::Arc::new(move |_, p| download::show_progress(&shown, p));
+                let item = gwe_ota::InstallItem {
+                    name: name.clone(),
+                    sha256: None,
+                };
+                let r = rt.block_on(installer.fetch_and_install_as(
+                    client,
+                    &item,
+                    Some(progress),
+                    gwe_ota::source::CLI,
+                ));
+                bar.finish_and_clear();
+                r
+            }
+            _ => {
+                let path = match item {
+                    InstallArg::File(p) => p.clone(),
+                    InstallArg::Remote(n) => PathBuf::from(n),
+                };
+                installer.install_file(&path, gwe_ota::source::CLI)
+            }
+        };
+        if !args.json {
+            gwe_ota::cli::print_report(&report, &mut out)?;
+        }
+        reports.push(report);
+    }
+    if args.json {
+        gwe_ota::cli::print_json(&reports, &mut out)?;
+    }
+    Ok(if reports.iter().all(gwe_ota::InstallReport::ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_args_local_or_remote() {
+        let d = tempfile::tempdir().unwrap();
+        let local = d.path().join("a.v1.tar.gz");
+        std::fs::write(&local, b"x").unwrap();
+        assert_eq!(install_arg(&local), InstallArg::File(local.clone()));
+        assert_eq!(
+            install_arg(Path::new("app.v2.tar.gz")),
+            InstallArg::Remote("app.v2.tar.gz".into())
+        );
+        for file in [
+            "dir/app.v2.tar.gz",
+            "./app.v2.tar.gz",
+            "notes.txt",
+            "app.tar.gz",
+        ] {
+            assert_eq!(
+                install_arg(Path::new(file)),
+                InstallArg::File(PathBuf::from(file)),
+                "{file}"
+            );
+        }
+    }
 }

@@ -8,12 +8,13 @@
 //! ```
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gwe_device_client::audit::AuditConfig;
 use gwe_device_client::wire::ActivateRequest;
 use gwe_device_client::{ClientConfig, DeviceClient};
-use gwe_ota::{InstallItem, InstallRequest, Installer, OtaConfig};
+use gwe_ota::{InstallItem, Installer, OtaConfig};
 
 fn peak_rss_kib() -> i64 {
     // SAFETY: getrusage fills the struct we pass.
@@ -51,35 +52,36 @@ async fn run(args: Vec<String>) -> Result<(), String> {
         }
         ["install", server, cik, root, name] => {
             let c = client(server, Some(cik))?;
-            let inst = Installer::new(OtaConfig::under(&PathBuf::from(root)));
+            let marks: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+            let m = marks.clone();
+            let inst = Installer::new(OtaConfig::under(&PathBuf::from(root))).with_observer(
+                Arc::new(move |c| {
+                    if let Ok(mut v) = m.lock() {
+                        v.push((format!("{c:?}"), Instant::now()));
+                    }
+                }),
+            );
             let item = InstallItem {
                 name: name.to_string(),
                 sha256: None,
             };
             let t0 = Instant::now();
-            let (path, expected) = inst
-                .fetch(&c, &item, None)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or("already installed")?;
-            let download = t0.elapsed();
-            let t1 = Instant::now();
-            let req = InstallRequest {
-                source: "bench".into(),
-                expected_sha256: expected,
-                owns_tarball: true,
-            };
-            let r = tokio::task::spawn_blocking(move || inst.install(&path, &req))
-                .await
-                .map_err(|e| e.to_string())?;
-            let install = t1.elapsed();
+            let r = inst.fetch_and_install(&c, &item, None).await;
             if !r.ok() {
                 return Err(r.summary());
             }
+            let mut phases = String::new();
+            let mut last = t0;
+            for (name, at) in marks.lock().map(|v| v.clone()).unwrap_or_default() {
+                phases.push_str(&format!(
+                    "{}{name}:{}",
+                    if phases.is_empty() { "" } else { " " },
+                    at.duration_since(last).as_millis()
+                ));
+                last = at;
+            }
             println!(
-                "{{\"download_ms\": {}, \"install_ms\": {}, \"total_ms\": {}, \"peak_rss_kib\": {}, \"sha256\": \"{}\"}}",
-                download.as_millis(),
-                install.as_millis(),
+                "{{\"phases_ms\": \"{phases}\", \"total_ms\": {}, \"peak_rss_kib\": {}, \"sha256\": \"{}\"}}",
                 t0.elapsed().as_millis(),
                 peak_rss_kib(),
                 r.sha256.unwrap_or_default()

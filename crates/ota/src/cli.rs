@@ -28,13 +28,21 @@ pub fn install_apps_command(
         })
         .collect();
     if json {
-        serde_json::to_writer_pretty(&mut *out, &reports)?;
-        writeln!(out)?;
+        print_json(&reports, out)?;
     }
     Ok(reports.iter().all(InstallReport::ok))
 }
 
-fn print_report(r: &InstallReport, out: &mut dyn Write) -> std::io::Result<()> {
+/// The reports as one JSON array (what `--json` prints).
+pub fn print_json(reports: &[InstallReport], out: &mut dyn Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, reports)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// One report for people: the summary line, the installer script's output, the signature and
+/// supervisor notes.
+pub fn print_report(r: &InstallReport, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{}", r.summary())?;
     if let Some(s) = &r.script {
         for (label, text) in [("stdout", &s.stdout), ("stderr", &s.stderr)] {

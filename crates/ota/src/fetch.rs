@@ -103,20 +103,42 @@ async fn download_resumable(
     }
 }
 
+fn progress_cb(
+    id: &str,
+    progress: Option<FetchProgress>,
+) -> Option<impl FnMut(DownloadProgress) + Send> {
+    progress.map(|p| {
+        let id = id.to_string();
+        move |d: DownloadProgress| p(&id, d)
+    })
+}
+
 fn fetch_err(m: String) -> Failure {
     Failure::new(FailureKind::Fetch, m)
 }
 
+/// What [`Installer::plan`] decided for one item.
+struct Plan {
+    name: TarballName,
+    /// Size announced by the content area.
+    size: u64,
+    /// The digest the tarball must have.
+    expected: Option<String>,
+    /// `<cache>/<file>`: the complete download (its signature is beside it, `.sig`).
+    dest: PathBuf,
+    /// `<cache>/<file>.part`: the download in progress.
+    part: PathBuf,
+}
+
 impl Installer {
-    /// Downloads `item` into the cache (resuming a partial download) and its `.sig` when
-    /// trusted keys are configured. Returns the tarball and the digest it must have; `Ok(None)`
-    /// when the same version and digest are already installed (nothing downloaded).
-    pub async fn fetch(
+    /// Name, content info, digest, "already installed", and the signature (small, fetched
+    /// first so the tarball's stream can be verified as soon as it ends). `Ok(None)`: the same
+    /// version and digest are installed.
+    async fn plan(
         &self,
         client: &DeviceClient,
         item: &InstallItem,
-        progress: Option<FetchProgress>,
-    ) -> Result<Option<(PathBuf, Option<String>)>, Failure> {
+    ) -> Result<Option<Plan>, Failure> {
         let name = TarballName::parse(&item.name)
             .map_err(|e| Failure::new(FailureKind::BadName, format!("`{}`: {e}", item.name)))?;
         let info = client.content_info(&item.name).await.map_err(|e| {
@@ -154,22 +176,6 @@ impl Installer {
         std::fs::create_dir_all(&cache).map_err(|e| Failure::io("create directory", &cache, e))?;
         let dest = cache.join(&item.name);
         let part = cache.join(format!("{}.part", item.name));
-        let mut cb = progress.map(|p| {
-            let id = item.name.clone();
-            move |d: DownloadProgress| p(&id, d)
-        });
-        let cb_ref: Option<gwe_device_client::ProgressFn<'_>> = cb
-            .as_mut()
-            .map(|f| f as &mut (dyn FnMut(DownloadProgress) + Send));
-        let summary = download_resumable(client, &item.name, &part, cb_ref).await?;
-        if summary.bytes != info.size {
-            let _ = std::fs::remove_file(&part);
-            return Err(fetch_err(format!(
-                "`{}`: downloaded {} bytes, the content area says {}",
-                item.name, summary.bytes, info.size
-            )));
-        }
-        std::fs::rename(&part, &dest).map_err(|e| Failure::io("move download", &dest, e))?;
         let sig_id = format!("{}{SIGNATURE_SUFFIX}", item.name);
         let sig = cache.join(&sig_id);
         let _ = std::fs::remove_file(&sig);
@@ -187,55 +193,236 @@ impl Installer {
                 }
             }
         }
-        Ok(Some((dest, expected)))
+        Ok(Some(Plan {
+            name,
+            size: info.size,
+            expected,
+            dest,
+            part,
+        }))
     }
 
-    /// Fetches and installs one item (the engine's OTA path).
+    /// Downloads `item` into the cache (resuming a partial download) and its `.sig` when
+    /// trusted keys are configured. Returns the tarball and the digest it must have; `Ok(None)`
+    /// when the same version and digest are already installed (nothing downloaded).
+    pub async fn fetch(
+        &self,
+        client: &DeviceClient,
+        item: &InstallItem,
+        progress: Option<FetchProgress>,
+    ) -> Result<Option<(PathBuf, Option<String>)>, Failure> {
+        let Some(plan) = self.plan(client, item).await? else {
+            return Ok(None);
+        };
+        self.fetch_planned(client, &item.name, &plan, progress)
+            .await
+            .map(|()| Some((plan.dest, plan.expected)))
+    }
+
+    async fn fetch_planned(
+        &self,
+        client: &DeviceClient,
+        id: &str,
+        plan: &Plan,
+        progress: Option<FetchProgress>,
+    ) -> Result<(), Failure> {
+        let mut cb = progress_cb(id, progress);
+        let cb_ref: Option<gwe_device_client::ProgressFn<'_>> = cb
+            .as_mut()
+            .map(|f| f as &mut (dyn FnMut(DownloadProgress) + Send));
+        let summary = download_resumable(client, id, &plan.part, cb_ref).await?;
+        if summary.bytes != plan.size {
+            let _ = std::fs::remove_file(&plan.part);
+            return Err(fetch_err(format!(
+                "`{id}`: downloaded {} bytes, the content area says {}",
+                summary.bytes, plan.size
+            )));
+        }
+        std::fs::rename(&plan.part, &plan.dest)
+            .map_err(|e| Failure::io("move download", &plan.dest, e))
+    }
+
+    /// Fetches and installs one item (the engine's OTA path, and `gwe -I` of a content item).
+    ///
+    /// The download is extracted while it arrives (see [`crate::pipe`]): one pass over the
+    /// bytes, no read back of the cache file. The digest and signature are still checked before
+    /// the new version is moved into place, `install.sh` runs or anything is switched. Only when
+    /// the same version is installed and no digest is known beforehand (the tarball's digest
+    /// decides whether there is anything to do) is it downloaded first.
     pub async fn fetch_and_install(
         &self,
         client: &DeviceClient,
         item: &InstallItem,
         progress: Option<FetchProgress>,
     ) -> InstallReport {
+        self.fetch_and_install_as(client, item, progress, source::ENGINE_FETCH)
+            .await
+    }
+
+    /// [`Installer::fetch_and_install`], recording `source` (see [`source`]) in the registry.
+    pub async fn fetch_and_install_as(
+        &self,
+        client: &DeviceClient,
+        item: &InstallItem,
+        progress: Option<FetchProgress>,
+        source: &str,
+    ) -> InstallReport {
         let started = Instant::now();
-        let mut report = InstallReport::new(&item.name, source::ENGINE_FETCH);
+        let mut report = InstallReport::new(&item.name, source);
         if let Ok(n) = TarballName::parse(&item.name) {
             report.app = Some(n.name);
             report.version = Some(n.version);
         }
-        match self.fetch(client, item, progress).await {
+        let plan = match self.plan(client, item).await {
             Err(f) => {
                 report.error = Some(f);
                 report.duration_ms = started.elapsed().as_millis() as u64;
-                report
+                return report;
             }
             Ok(None) => {
                 report.result = InstallResult::AlreadyInstalled;
                 report.sha256 = item.sha256.clone();
                 report.duration_ms = started.elapsed().as_millis() as u64;
+                return report;
+            }
+            Ok(Some(p)) => p,
+        };
+        let req = InstallRequest {
+            source: source.into(),
+            expected_sha256: plan.expected.clone(),
+            owns_tarball: true,
+        };
+        let same_version = self
+            .registry()
+            .ok()
+            .and_then(|r| r.get(&plan.name.name).and_then(|a| a.version.clone()))
+            .is_some_and(|v| v == plan.name.version);
+        let mut r = if same_version && plan.expected.is_none() {
+            match self
+                .fetch_planned(client, &item.name, &plan, progress)
+                .await
+            {
+                Ok(()) => {
+                    let (me, path) = (self.clone(), plan.dest.clone());
+                    self.blocking(move || me.install(&path, &req), report).await
+                }
+                Err(f) => {
+                    report.error = Some(f);
+                    report
+                }
+            }
+        } else {
+            self.stream_install(client, &item.name, &plan, &req, progress, report)
+                .await
+        };
+        r.duration_ms = started.elapsed().as_millis() as u64;
+        r
+    }
+
+    async fn blocking(
+        &self,
+        f: impl FnOnce() -> InstallReport + Send + 'static,
+        mut report: InstallReport,
+    ) -> InstallReport {
+        match tokio::task::spawn_blocking(f).await {
+            Ok(r) => r,
+            Err(e) => {
+                report.error = Some(Failure::new(
+                    FailureKind::Io,
+                    format!("installer task: {e}"),
+                ));
                 report
             }
-            Ok(Some((path, expected))) => {
-                let me = self.clone();
-                let req = InstallRequest {
-                    source: source::ENGINE_FETCH.into(),
-                    expected_sha256: expected,
-                    owns_tarball: true,
-                };
-                let mut r = match tokio::task::spawn_blocking(move || me.install(&path, &req)).await
-                {
-                    Ok(r) => r,
-                    Err(e) => {
-                        report.error = Some(Failure::new(
-                            FailureKind::Io,
-                            format!("installer task: {e}"),
-                        ));
-                        report
+        }
+    }
+
+    /// Downloads into the cache file and installs from the same stream. A partial cache file
+    /// from an earlier try is resumed (`Range`): its bytes are extracted first, then the rest
+    /// as it arrives. When the server will not resume, starts over once from byte 0.
+    async fn stream_install(
+        &self,
+        client: &DeviceClient,
+        id: &str,
+        plan: &Plan,
+        req: &InstallRequest,
+        progress: Option<FetchProgress>,
+        report: InstallReport,
+    ) -> InstallReport {
+        let mut first = true;
+        loop {
+            let opened = std::fs::OpenOptions::new()
+                .create(true)
+                .append(first)
+                .write(true)
+                .truncate(!first)
+                .open(&plan.part)
+                .and_then(|f| {
+                    let offset = f.metadata()?.len();
+                    let (tee, rd) = crate::pipe::pipe(f, plan.part.clone(), offset)?;
+                    Ok((offset, tee, rd))
+                });
+            let (offset, mut tee, rd) = match opened {
+                Ok(x) => x,
+                Err(e) => {
+                    let mut report = report;
+                    report.error = Some(Failure::io("open download", &plan.part, e));
+                    return report;
+                }
+            };
+            let (me, dest, req2) = (self.clone(), plan.dest.clone(), req.clone());
+            let install =
+                tokio::task::spawn_blocking(move || me.install_streamed(&dest, &req2, rd));
+            let mut cb = progress_cb(id, progress.clone());
+            let cb_ref: Option<gwe_device_client::ProgressFn<'_>> = cb
+                .as_mut()
+                .map(|f| f as &mut (dyn FnMut(DownloadProgress) + Send));
+            let got = client.download_to(id, &mut tee, offset, cb_ref).await;
+            let mut restart = false;
+            match got {
+                Ok(s) if s.bytes == plan.size => {
+                    if let Err(e) = tee.finish().await {
+                        tracing::debug!(id, error = %e, "the installer stopped reading");
                     }
-                };
-                r.duration_ms = started.elapsed().as_millis() as u64;
-                r
+                }
+                Ok(s) => {
+                    // Wrong size: not resumable; the installer reports it.
+                    let _ = std::fs::remove_file(&plan.part);
+                    tee.fail(format!(
+                        "downloaded {} bytes, the content area says {}",
+                        s.bytes, plan.size
+                    ));
+                }
+                Err(e) => {
+                    restart = first && offset > 0 && e.status().is_none();
+                    tee.fail(e.to_string());
+                }
             }
+            let r = match install.await {
+                Ok(r) => r,
+                Err(e) => {
+                    let mut report = report;
+                    report.error = Some(Failure::new(
+                        FailureKind::Io,
+                        format!("installer task: {e}"),
+                    ));
+                    return report;
+                }
+            };
+            let fetch_failed = r
+                .error
+                .as_ref()
+                .is_some_and(|f| f.kind == FailureKind::Fetch);
+            if restart && fetch_failed {
+                // The server did not resume (no 206): start over from byte 0.
+                tracing::info!(id, "cannot resume the download; starting over");
+                first = false;
+                continue;
+            }
+            if !fetch_failed {
+                // Installed, or refused for what the tarball holds: nothing to resume.
+                let _ = std::fs::remove_file(&plan.part);
+            }
+            return r;
         }
     }
 

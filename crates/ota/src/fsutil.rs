@@ -26,16 +26,94 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Flushes the whole filesystem holding `path` (`syncfs`): the new version's files, written by
-/// extraction and by `install.sh`, are on disk before anything points at them.
-pub(crate) fn sync_filesystem(path: &Path) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let f = File::open(path)?;
-    // SAFETY: syncfs on a descriptor we own.
-    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
-        return Err(io::Error::last_os_error());
+/// Makes the tree at `root` durable: every regular file (data and size) and every directory
+/// (its entries), deepest first, then `root` itself. This is what the new version's files need
+/// before anything points at them; unlike `syncfs` it does not wait for unrelated dirty data of
+/// the same filesystem (other programs' writes, the download cache).
+pub(crate) fn sync_tree(root: &Path) -> io::Result<()> {
+    fn walk(dir: &Path) -> io::Result<()> {
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            let t = e.file_type()?;
+            if t.is_dir() {
+                walk(&e.path())?;
+            } else if t.is_file() {
+                open_nofollow(&e.path())?.sync_all()?;
+            }
+        }
+        sync_dir(dir)
     }
-    Ok(())
+    walk(root)
+}
+
+fn open_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// Starts the writeback of what was written under `root` since the last call, without waiting
+/// for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that the disk works while the download
+/// and extraction go on and the final [`sync_tree`] has little left to wait for.
+#[derive(Debug, Default)]
+pub(crate) struct EarlyWriteback {
+    /// Bytes of each file already handed to writeback.
+    started: std::collections::HashMap<PathBuf, u64>,
+    /// Set when the tree has too many entries for repeated walks to be cheap.
+    off: bool,
+}
+
+/// Above this many entries the walks cost more than they save; the final sync does it all.
+const WRITEBACK_MAX_ENTRIES: usize = 512;
+
+impl EarlyWriteback {
+    /// One pass over `root` (best effort: errors only end early writeback).
+    pub(crate) fn kick(&mut self, root: &Path) {
+        if self.off {
+            return;
+        }
+        let mut seen = 0usize;
+        if self.walk(root, &mut seen).is_err() || seen > WRITEBACK_MAX_ENTRIES {
+            self.off = true;
+        }
+    }
+
+    fn walk(&mut self, dir: &Path, seen: &mut usize) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            *seen += 1;
+            if *seen > WRITEBACK_MAX_ENTRIES {
+                return Ok(());
+            }
+            let t = e.file_type()?;
+            if t.is_dir() {
+                self.walk(&e.path(), seen)?;
+            } else if t.is_file() {
+                let len = e.metadata()?.len();
+                let path = e.path();
+                let from = self.started.get(&path).copied().unwrap_or(0);
+                if len > from {
+                    let f = open_nofollow(&path)?;
+                    // SAFETY: a descriptor we own; the range is within the file.
+                    let rc = unsafe {
+                        libc::sync_file_range(
+                            f.as_raw_fd(),
+                            from as libc::off64_t,
+                            (len - from) as libc::off64_t,
+                            libc::SYNC_FILE_RANGE_WRITE,
+                        )
+                    };
+                    if rc != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    self.started.insert(path, len);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes `contents` to `path` (mode `mode`) atomically and durably.
@@ -164,6 +242,14 @@ mod tests {
         let names: Vec<_> = fs::read_dir(d.path()).unwrap().collect();
         assert_eq!(names.len(), 2, "no temporaries left");
         assert!(read_small(&d.path().join("missing"), 10).unwrap().is_none());
+        fs::create_dir_all(d.path().join("t/sub")).unwrap();
+        fs::write(d.path().join("t/sub/a"), vec![1u8; 100_000]).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", d.path().join("t/l")).unwrap();
+        let mut wb = EarlyWriteback::default();
+        wb.kick(&d.path().join("t"));
+        assert!(!wb.off);
+        assert_eq!(wb.started.len(), 1);
+        sync_tree(&d.path().join("t")).unwrap();
         write_atomic(&p, &[0u8; 20], 0o644).unwrap();
         assert!(read_small(&p, 10).is_err());
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use gwe_package::{
-    check_extracted, extract_tarball, signature_path, verify_digest, AppKind, SignatureError,
+    check_extracted, extract_reader, signature_path, verify_digest, AppKind, SignatureError,
     Status, TarballName, TrustedKeys, INSTALL_SCRIPT, SETUP_PY, SUPERVISOR_CONF,
 };
 use serde::Serialize;
@@ -15,6 +15,7 @@ use crate::config::OtaConfig;
 use crate::error::{io_at, Failure, FailureKind, OtaError};
 use crate::fsutil::{self, FileLock};
 use crate::journal::{recovery_action, Journal, Previous, Recovery, Step};
+use crate::pipe::StreamIn;
 use crate::program::program_conf;
 use crate::registry::{AppRecord, Attempt, Registry};
 use crate::report::{InstallReport, InstallResult, RollbackInfo};
@@ -108,6 +109,41 @@ fn kind_name(k: AppKind) -> &'static str {
     }
 }
 
+/// A reader that starts the writeback of the staging directory every few MiB it reads (see
+/// [`fsutil::EarlyWriteback`]).
+struct WritingBack<'a, R> {
+    inner: R,
+    staging: &'a Path,
+    since: u64,
+    wb: fsutil::EarlyWriteback,
+}
+
+/// Stream bytes between two writeback passes.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+
+impl<'a, R> WritingBack<'a, R> {
+    fn new(inner: R, staging: &'a Path) -> Self {
+        Self {
+            inner,
+            staging,
+            since: 0,
+            wb: fsutil::EarlyWriteback::default(),
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for WritingBack<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.since += n as u64;
+        if self.since >= WRITEBACK_EVERY {
+            self.since = 0;
+            self.wb.kick(self.staging);
+        }
+        Ok(n)
+    }
+}
+
 /// Mutable state of one run of the pipeline.
 struct Run {
     journal: Journal,
@@ -185,6 +221,27 @@ impl Installer {
     /// Installs the tarball at `path` with the options of `req`. Never panics on bad input; the
     /// report says what happened. An interrupted earlier install is finished first.
     pub fn install(&self, path: &Path, req: &InstallRequest) -> InstallReport {
+        self.install_from(path, req, None)
+    }
+
+    /// [`Installer::install`], the tarball's bytes coming from `stream` (a download in progress,
+    /// teed into its cache file) instead of the file `path` (which then only names it, and
+    /// where its signature is: `path` + `.sig`).
+    pub(crate) fn install_streamed(
+        &self,
+        path: &Path,
+        req: &InstallRequest,
+        stream: StreamIn,
+    ) -> InstallReport {
+        self.install_from(path, req, Some(stream))
+    }
+
+    fn install_from(
+        &self,
+        path: &Path,
+        req: &InstallRequest,
+        stream: Option<StreamIn>,
+    ) -> InstallReport {
         let file = path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -201,7 +258,7 @@ impl Installer {
         if let Some(r) = self.recover_locked() {
             tracing::warn!(summary = %r.summary(), "finished an interrupted install first");
         }
-        let mut report = self.install_locked(path, req, report);
+        let mut report = self.install_locked(path, req, report, stream);
         report.duration_ms = started.elapsed().as_millis() as u64;
         if req.owns_tarball && report.steps.is_empty() {
             // Refused before the journal took it over: the download is ours to remove.
@@ -216,6 +273,7 @@ impl Installer {
         path: &Path,
         req: &InstallRequest,
         mut report: InstallReport,
+        stream: Option<StreamIn>,
     ) -> InstallReport {
         let name = match TarballName::parse(&report.file) {
             Ok(n) => n,
@@ -238,7 +296,7 @@ impl Installer {
         };
         let prev_rec = registry.get(&name.name).cloned().unwrap_or_default();
         report.previous_version = prev_rec.version.clone();
-        if !path.is_file() {
+        if stream.is_none() && !path.is_file() {
             report.error = Some(Failure::new(
                 FailureKind::Fetch,
                 format!("`{}`: no such file", path.display()),
@@ -250,6 +308,8 @@ impl Installer {
         if prev_rec.version.as_deref() == Some(name.version.as_str()) && current.is_some() {
             let sha = match &req.expected_sha256 {
                 Some(s) => Some(s.to_ascii_lowercase()),
+                // A stream is only given when this cannot happen (see `fetch_and_install`).
+                None if stream.is_some() => None,
                 None => gwe_package::sha256_file(path).ok(),
             };
             if sha.is_some() && sha == prev_rec.sha256 {
@@ -324,7 +384,7 @@ impl Installer {
             started: Instant::now(),
             autostart: true,
         };
-        match self.prepare(&mut run, &name) {
+        match self.prepare(&mut run, &name, stream) {
             Ok(()) => {}
             Err(f) => return self.abort(run, f),
         }
@@ -338,13 +398,48 @@ impl Installer {
     }
 
     /// Fetched -> Extracted -> Verified: nothing of the running version is touched.
-    fn prepare(&self, run: &mut Run, name: &TarballName) -> Result<(), Failure> {
-        self.advance(run, Step::Fetched)?;
+    ///
+    /// With a `stream`, the download is extracted while it arrives (journal still at
+    /// `Started`, whose recovery removes the staging directory); `Fetched` is recorded when it
+    /// is complete. A cut download is a `Fetch` failure and its cache file is kept for a resume.
+    fn prepare(
+        &self,
+        run: &mut Run,
+        name: &TarballName,
+        stream: Option<StreamIn>,
+    ) -> Result<(), Failure> {
         let staging = run.journal.staging.clone();
-        let extracted =
-            extract_tarball(&run.journal.tarball, &staging, &self.cfg.limits).map_err(|e| {
-                Failure::new(FailureKind::Archive, format!("{}: {e}", run.journal.file))
-            })?;
+        let archive_err =
+            |file: &str, e| Failure::new(FailureKind::Archive, format!("{file}: {e}"));
+        let (extracted, part) = match stream {
+            None => {
+                self.advance(run, Step::Fetched)?;
+                let tarball = &run.journal.tarball;
+                let f = fs::File::open(tarball).map_err(io_at("open tarball", tarball))?;
+                let r = extract_reader(WritingBack::new(f, &staging), &staging, &self.cfg.limits);
+                (r.map_err(|e| archive_err(&run.journal.file, e))?, None)
+            }
+            Some(stream) => {
+                let mut reader = WritingBack::new(stream, &staging);
+                let r = extract_reader(&mut reader, &staging, &self.cfg.limits);
+                let stream = reader.inner;
+                match (r, stream.download_failure()) {
+                    (Ok(x), _) => (x, Some(stream.part)),
+                    (Err(_), Some(why)) => {
+                        // Keep what arrived: the next try resumes it with `Range`.
+                        run.journal.owns_tarball = false;
+                        return Err(Failure::new(
+                            FailureKind::Fetch,
+                            format!("`{}`: download failed: {why}", run.journal.file),
+                        ));
+                    }
+                    (Err(e), None) => return Err(archive_err(&run.journal.file, e)),
+                }
+            }
+        };
+        if part.is_some() {
+            self.advance(run, Step::Fetched)?;
+        }
         run.journal.sha256 = Some(extracted.sha256.clone());
         run.report.sha256 = Some(extracted.sha256.clone());
         self.advance(run, Step::Extracted)?;
@@ -413,6 +508,9 @@ impl Installer {
             // new files so its dirty pages are dropped rather than written.
             let _ = fs::remove_file(&run.journal.tarball);
             let _ = fs::remove_file(signature_path(&run.journal.tarball));
+            if let Some(part) = &part {
+                let _ = fs::remove_file(part);
+            }
         }
         Ok(())
     }
@@ -584,7 +682,7 @@ impl Installer {
             .ok_or_else(|| Failure::new(FailureKind::Io, "journal has no app directory"))?;
         let link = self.cfg.current_link(&j.app);
         let app_dir = self.cfg.app_root(&j.app).join(&dir_name);
-        fsutil::sync_filesystem(&app_dir).map_err(io_at("sync", &app_dir))?;
+        fsutil::sync_tree(&app_dir).map_err(io_at("sync", &app_dir))?;
         fsutil::swap_symlink(&link, Path::new(&dir_name)).map_err(io_at("point", &link))?;
         self.observe(Checkpoint::LinkSwapped);
         let conf = self.cfg.conf_path(&j.app);

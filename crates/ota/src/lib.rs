@@ -21,6 +21,7 @@ mod fsutil;
 mod installer;
 pub mod journal;
 mod manage;
+mod pipe;
 mod program;
 mod registry;
 mod report;

@@ -60,7 +60,9 @@ pub struct Args {
         value_name = "TARBALL"
     )]
     pub check_tarball: Option<PathBuf>,
-    /// Install one or more app tarballs now.
+    /// Install one or more app tarballs now: files, or names of items in the product's content
+    /// area (downloaded with a progress bar when no such file exists). With --json: one JSON
+    /// array of the install reports.
     #[arg(short = 'I', long = "install-apps", value_name = "APP_TARBALL", num_args = 1..)]
     pub install_apps: Option<Vec<PathBuf>>,
     /// Set the CIK.
@@ -133,7 +135,7 @@ pub struct Args {
     /// The key file (or trusted keys directory) for --sign-tarball / --check-signature.
     #[arg(long = "key", value_name = "FILE")]
     pub key: Option<PathBuf>,
-    /// Print the build tools' results as JSON (for scripts).
+    /// Print the build tools' and -I's results as JSON (for scripts).
     #[arg(long = "json")]
     pub json: bool,
     /// Print the MAC address of a network interface.

@@ -94,6 +94,32 @@ pub fn download_latest(args: &Args, area: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The download progress bar of the command line (on stderr, only when it is a terminal and
+/// `show`): `<msg> bytes/total bar rate eta`.
+pub fn progress_bar(show: bool, msg: &str) -> indicatif::ProgressBar {
+    let bar = if show && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(msg.to_string());
+    bar
+}
+
+/// Moves `bar` to where the download `p` is.
+pub fn show_progress(bar: &indicatif::ProgressBar, p: DownloadProgress) {
+    if let Some(t) = p.total {
+        bar.set_length(t);
+    }
+    bar.set_position(p.downloaded);
+}
+
 /// Reads the area's link and downloads the package it names into `dest_dir`.
 pub async fn fetch(
     client: &DeviceClient,
@@ -111,24 +137,8 @@ pub async fn fetch(
     let id = format!("{area}/{name}");
     let dest = dest_dir.join(&name);
     let part = dest_dir.join(format!("{name}.part"));
-    let bar = if progress && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        indicatif::ProgressBar::new(0)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg} {bytes}/{total_bytes} {wide_bar} {bytes_per_sec} {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar.set_message(name.clone());
-    let mut on_progress = |p: DownloadProgress| {
-        if let Some(t) = p.total {
-            bar.set_length(t);
-        }
-        bar.set_position(p.downloaded);
-    };
+    let bar = progress_bar(progress, &name);
+    let mut on_progress = |p: DownloadProgress| show_progress(&bar, p);
     let resume = part.exists();
     let summary = client
         .download_to_file(&id, &part, resume, Some(&mut on_progress))
