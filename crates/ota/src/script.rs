@@ -127,6 +127,8 @@ pub(crate) fn run(s: ScriptRun<'_>) -> ScriptOutcome {
         .map(|e| std::thread::spawn(move || read_tail(e, cap)));
     let deadline = started + s.timeout;
     let mut timed_out = false;
+    // Most install scripts are quick: look often at first, then every 10 ms.
+    let mut pause = Duration::from_millis(1);
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
@@ -138,7 +140,8 @@ pub(crate) fn run(s: ScriptRun<'_>) -> ScriptOutcome {
             kill_group(pgid);
             break child.wait().ok();
         }
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(10));
     };
     // Whatever it left running in its group goes too, so the pipes close and nothing lingers.
     kill_group(pgid);
