@@ -231,6 +231,29 @@ fn install_apps_flag_with_gwe_supervisord() {
         "{stdout}"
     );
     assert_eq!(gw.versions().get("app").map(String::as_str), Some("1"));
+    // The same refusal for scripts: --json prints one JSON array of the reports, nothing else.
+    let out = gw.gwe(&[
+        "-I",
+        evil.to_str().unwrap(),
+        once.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(v[0]["file"], "app.v3.tar.gz", "{v}");
+    assert_eq!(v[0]["result"], "failed", "{v}");
+    assert_eq!(v[0]["error"]["kind"], "archive", "{v}");
+    assert!(
+        v[0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("absolute"),
+        "{v}"
+    );
+    assert_eq!(v[1]["app"], "hello", "{v}");
+    assert_eq!(v[1]["result"], "already_installed", "{v}");
     // A missing file.
     let out = gw.gwe(&["-I", "/nonexistent/x.v1.tar.gz"]);
     assert_eq!(out.status.code(), Some(1));
@@ -404,6 +427,60 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
         .unwrap_or_else(|| panic!("app in {report}"));
     assert_eq!(app["version"], "1", "{report}");
     assert_eq!(app["status"], "RUNNING", "{report}");
+
+    // `gwe -I NAME` of a content item: downloaded with the gateway's identity and installed
+    // from the stream; --json gives the report (no progress bar: stderr is not a terminal).
+    let v2 = sleeper(&pkgs, "app", "2", "/bin/sh -c 'exec sleep 1002'");
+    let (status, body) = operator(
+        &rt,
+        addr,
+        "PUT",
+        "/api/v1/products/default/content/app.v2.tar.gz",
+        &std::fs::read(&v2).unwrap(),
+    );
+    assert!((200..300).contains(&status), "{body}");
+    std::fs::remove_file(&v2).unwrap();
+    let out = Command::new(GWE)
+        .args(["-I", "app.v2.tar.gz", "--json"])
+        .current_dir(&pkgs)
+        .env("GWE_CONFIG_DIR", gw.dir.join("etc"))
+        .env_remove("GWE_STATE_DIR")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(out.status.success(), "{v}");
+    assert_eq!(v[0]["result"], "installed", "{v}");
+    assert_eq!(v[0]["source"], "cli", "{v}");
+    assert_eq!(v[0]["version"], "2", "{v}");
+    assert_eq!(v[0]["sha256"].as_str().map(str::len), Some(64), "{v}");
+    assert!(
+        v[0]["script"]["stdout"]
+            .as_str()
+            .unwrap()
+            .contains("installing app 2"),
+        "{v}"
+    );
+    assert_eq!(gw.versions().get("app").map(String::as_str), Some("2"));
+    wait("v2 running", 10, || {
+        gw.program("app").is_some_and(|p| p.0 == "RUNNING")
+    });
+    // A name the content area does not have: a fetch failure, in JSON too.
+    let out = Command::new(GWE)
+        .args(["-I", "ghost.v1.tar.gz", "--json"])
+        .current_dir(&pkgs)
+        .env("GWE_CONFIG_DIR", gw.dir.join("etc"))
+        .env_remove("GWE_STATE_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["error"]["kind"], "fetch", "{v}");
 
     // A malformed command is answered with the reason.
     write(r#"{"install": [{"name": "app.v1.tar.gz", "force": true}]}"#);
