@@ -109,9 +109,18 @@ fn splice(rx: &pipe::Receiver, sink: &Sink) -> Drain {
             other => Ok(other),
         });
         match r {
-            Ok(Splice::Moved(_)) => {
+            Ok(Splice::Moved(n)) => {
                 if let Some(lost) = file.take_recovered() {
                     return Drain::Recovered(lost);
+                }
+                if n < READ_SIZE {
+                    // Less than asked for: the pipe is empty now. Clearing the
+                    // readiness here saves the splice that would only return
+                    // EAGAIN (a third of the syscalls when a child writes in
+                    // small pieces); data written meanwhile raises a new
+                    // edge-triggered event, so nothing is missed.
+                    let _ = rx.try_io(|| Err::<(), _>(io::ErrorKind::WouldBlock.into()));
+                    return Drain::WouldBlock;
                 }
             }
             Ok(Splice::Eof) => return Drain::Eof,

@@ -16,6 +16,23 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+fn remove_if_present(p: &Path) -> io::Result<()> {
+    match std::fs::remove_file(p) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Size of the open file `fd`.
+fn fstat_size(fd: libc::c_int) -> io::Result<libc::loff_t> {
+    // SAFETY: fstat writes only into `st`; an all-zero stat is a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(st.st_size as libc::loff_t)
+}
+
 /// What [`RotatingFile::splice_from`] did.
 #[derive(Debug)]
 pub enum Splice {
@@ -137,8 +154,10 @@ impl RotatingFile {
             return Splice::Unsupported;
         };
         let out = file.as_raw_fd();
-        let mut off = match file.metadata() {
-            Ok(m) => m.len() as libc::loff_t,
+        // the current end, like O_APPEND would (splice refuses O_APPEND
+        // files); one plain fstat, no statx
+        let mut off = match fstat_size(out) {
+            Ok(n) => n,
             Err(e) => return Splice::Failed(self.fail(e, 0)),
         };
         // SAFETY: both fds are open for the call; `off` outlives it.
@@ -203,13 +222,22 @@ impl RotatingFile {
     fn rotate(&mut self) -> io::Result<()> {
         self.file = None;
         if self.backups > 0 {
+            // Like supervisord's doRollover: remove the destination, then
+            // rename. Renaming over an existing file would make ext4 (its
+            // auto_da_alloc heuristic) start writeback of the whole renamed
+            // file inside rename(2), stalling the capture for the time it
+            // takes to queue maxbytes of I/O.
             for i in (1..self.backups).rev() {
                 let src = numbered(&self.path, i);
                 if src.exists() {
-                    std::fs::rename(&src, numbered(&self.path, i + 1))?;
+                    let dst = numbered(&self.path, i + 1);
+                    remove_if_present(&dst)?;
+                    std::fs::rename(&src, dst)?;
                 }
             }
-            std::fs::rename(&self.path, numbered(&self.path, 1))?;
+            let dst = numbered(&self.path, 1);
+            remove_if_present(&dst)?;
+            std::fs::rename(&self.path, dst)?;
         }
         let f = File::create(&self.path)?;
         self.size = 0;
