@@ -323,3 +323,55 @@ fn shell_survives_hostile_lines() {
     );
     assert!(text.ends_with("supervisor> \n"));
 }
+
+#[test]
+fn shell_asks_for_credentials_when_the_server_requires_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut text = config_text(dir.path(), PROGRAMS);
+    text = text.replace(
+        &format!(
+            "[supervisorctl]\nserverurl=unix://{}/s.sock",
+            dir.path().display()
+        ),
+        &format!("[supervisorctl]\nserverurl=http://127.0.0.1:{port}"),
+    );
+    text.push_str(&format!(
+        "\n[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=s3cret\n"
+    ));
+    let conf = dir.path().join("supervisord.conf");
+    std::fs::write(&conf, text).unwrap();
+    let d = Daemon::start_with(dir, conf);
+    // the first answer is wrong, so it asks again; then `status` runs
+    let r = piped(gwe_ctl(&d.conf), "user\nwrong\nuser\ns3cret\n");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout.matches("Server requires authentication").count(),
+        2,
+        "{r:?}"
+    );
+    assert_eq!(r.stdout.matches("Username:").count(), 2, "{r:?}");
+    assert_eq!(r.stdout.matches("Password:").count(), 2, "{r:?}");
+    assert!(
+        !r.stdout.contains("s3cret"),
+        "the password is not echoed: {r:?}"
+    );
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("cat ") && l.contains("RUNNING")),
+        "{r:?}"
+    );
+    // input ending at the prompt leaves the shell without a loop
+    let r = piped(gwe_ctl(&d.conf), "");
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(
+        r.stdout.matches("Server requires authentication").count(),
+        1,
+        "{r:?}"
+    );
+}

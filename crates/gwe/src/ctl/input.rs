@@ -68,3 +68,24 @@ pub(crate) fn read_line(prompt: &str, guard: &SigintGuard) -> Input {
     }
     Input::Line(String::from_utf8_lossy(&line).into_owned())
 }
+
+/// Like [`read_line`], with the terminal's echo off while typing (Python's
+/// `getpass`); from a pipe the line is read as it is.
+pub(crate) fn read_secret(prompt: &str, guard: &SigintGuard) -> Input {
+    // SAFETY: termios calls on fd 0 with a struct we own; an all-zero
+    // termios is a valid value to be filled by tcgetattr.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    let tty = unsafe { libc::isatty(0) == 1 && libc::tcgetattr(0, &mut saved) == 0 };
+    if tty {
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        unsafe { libc::tcsetattr(0, libc::TCSAFLUSH, &quiet) };
+    }
+    let got = read_line(prompt, guard);
+    if tty {
+        unsafe { libc::tcsetattr(0, libc::TCSAFLUSH, &saved) };
+        // the newline the user typed was not echoed
+        println!();
+    }
+    got
+}

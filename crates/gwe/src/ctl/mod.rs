@@ -293,12 +293,24 @@ pub(crate) fn onecmd(ctl: &mut Ctl, line: &str) -> Next {
                     ctl.line("");
                     Next::Quit
                 }
-                _ => {
-                    if let Err(f) = dispatch(ctl, &cmd, &args, line.trim()) {
-                        report_failure(ctl, f);
+                _ => match dispatch(ctl, &cmd, &args, line.trim()) {
+                    // supervisorctl's onecmd in the shell: ask for a user
+                    // name and password, then run the same line again
+                    Err(Failure::Client(ClientError::Unauthorized)) if ctl.interactive => {
+                        if ask_credentials(ctl) {
+                            return onecmd(ctl, line);
+                        }
+                        // raw_input's EOFError, caught by onecmd's catch-all
+                        ctl.exit = exit::GENERIC;
+                        ctl.line("error: <class 'EOFError'>, EOF when reading a line");
+                        Next::Continue
                     }
-                    Next::Continue
-                }
+                    Err(f) => {
+                        report_failure(ctl, f);
+                        Next::Continue
+                    }
+                    Ok(()) => Next::Continue,
+                },
             }
         }
     };
@@ -390,6 +402,31 @@ pub(crate) fn confirm(ctl: &mut Ctl, question: &str) -> bool {
             ctl.line("");
             false
         }
+    }
+}
+
+/// The shell's answer to a 401: `Server requires authentication`, then
+/// `Username:` and `Password:` (not echoed on a terminal). Returns false
+/// when the input ends or Ctrl-C is pressed instead.
+fn ask_credentials(ctl: &mut Ctl) -> bool {
+    ctl.line("Server requires authentication");
+    ctl.flush();
+    let guard = interrupt::catch_sigint();
+    let input::Input::Line(username) = input::read_line("Username:", &guard) else {
+        ctl.line("");
+        return false;
+    };
+    let input::Input::Line(password) = input::read_secret("Password:", &guard) else {
+        ctl.line("");
+        return false;
+    };
+    ctl.line("");
+    match Client::new(&ctl.serverurl) {
+        Ok(c) => {
+            ctl.client = c.with_auth(&username, &password);
+            true
+        }
+        Err(_) => false,
     }
 }
 
