@@ -41,17 +41,11 @@ mkdir -p "$SCRATCH/bin" "$SCRATCH/wrap"
 cp "$REPO/target/release/gwe" "$SCRATCH/bin/gwe"
 cp "$REPO/target/$DAEMON_TARGET/release-small/gwe-supervisord" "$SCRATCH/bin/gwe-supervisord"
 GWE=$SCRATCH/bin/gwe
-# wrappers that take supervisord's/supervisorctl's command lines
-cat > "$SCRATCH/wrap/supervisord" <<W
-#!/bin/sh
-[ "\$1" = --version ] && exec "$GWE" --version
-exec "$GWE" supervisord "\$@"
-W
-cat > "$SCRATCH/wrap/supervisorctl" <<W
-#!/bin/sh
-exec "$GWE" ctl "\$@"
-W
-chmod +x "$SCRATCH/wrap/supervisord" "$SCRATCH/wrap/supervisorctl"
+# supervisord's names for gwe, as a migrating user installs them: `gwe` called as `supervisord`
+# or `supervisorctl` acts as `gwe supervisord` / `gwe ctl` (no wrapper script in between)
+rm -f "$SCRATCH/wrap/supervisord" "$SCRATCH/wrap/supervisorctl"
+ln -s "$GWE" "$SCRATCH/wrap/supervisord"
+ln -s "$GWE" "$SCRATCH/wrap/supervisorctl"
 echo "# gwe-supervisord: $(stat -c %s "$SCRATCH/bin/gwe-supervisord") bytes, RUSTFLAGS=$DAEMON_RUSTFLAGS, --target $DAEMON_TARGET --profile release-small" >&2
 
 echo "# anchor: supervisord 4.3.0" >&2
