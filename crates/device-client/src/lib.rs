@@ -27,4 +27,4 @@ pub use download::{DownloadProgress, DownloadSummary, ProgressFn};
 pub use error::Error;
 pub use gwe_device_api as wire;
 pub use response::Response;
-pub use tls::TlsRoots;
+pub use tls::{client_config as tls_client_config, TlsRoots};

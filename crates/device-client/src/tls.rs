@@ -31,8 +31,10 @@ impl TlsRoots {
     }
 }
 
-/// Builds the rustls configuration (ring provider, TLS 1.2 and 1.3).
-pub(crate) fn client_config(roots: &TlsRoots) -> Result<Arc<rustls::ClientConfig>, Error> {
+/// Builds the rustls configuration (ring provider, TLS 1.2 and 1.3); the one
+/// place that turns [`TlsRoots`] into trust, for the device client and for
+/// the hub's operator CLI.
+pub fn client_config(roots: &TlsRoots) -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut store = RootCertStore::empty();
     match roots {
         TlsRoots::Bundled => store.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),

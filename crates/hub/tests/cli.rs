@@ -266,7 +266,7 @@ fn cli_errors_are_clear() {
             "product",
             "list",
             "--url",
-            "https://example.invalid",
+            "ftp://127.0.0.1:1",
             "--token",
             "t",
         ])
@@ -280,4 +280,54 @@ fn cli_errors_are_clear() {
     ] {
         assert!(text.contains(cmd), "{text}");
     }
+}
+
+#[test]
+fn operates_a_hub_over_https() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(data_dir.path())
+        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(certs.join("localhost.crt"))
+        .arg("--tls-key")
+        .arg(certs.join("localhost.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn gwe-hub serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().expect("a line").expect("utf-8");
+        if let Some(url) = line.strip_prefix("gwe-hub listening on ") {
+            break url.to_string();
+        }
+    };
+    let served = Served {
+        child,
+        url: url.replace("127.0.0.1", "localhost"),
+        token_line: String::new(),
+    };
+    assert!(
+        served.url.starts_with("https://localhost:"),
+        "{}",
+        served.url
+    );
+    let ca = certs.join("localhost.crt");
+    let ca = ca.to_str().expect("utf-8 path");
+    // trusted through --tls-roots: the operator API answers
+    let out = cli(
+        &served,
+        data_dir.path(),
+        &["product", "list", "--tls-roots", ca],
+    );
+    let text = ok(&out);
+    assert!(text.contains("default"), "{text}");
+    // the bundled public roots do not trust a self-signed hub: refused
+    let out = cli(&served, data_dir.path(), &["product", "list"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS handshake"), "{err}");
 }

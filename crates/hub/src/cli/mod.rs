@@ -27,7 +27,7 @@ pub struct Cli {
 /// Where the operator commands find the hub and its token.
 #[derive(Debug, Clone, Args)]
 pub struct Remote {
-    /// Base URL of the hub (plain http).
+    /// Base URL of the hub: http://HOST:PORT or https://HOST:PORT.
     #[arg(
         long,
         global = true,
@@ -35,6 +35,10 @@ pub struct Remote {
         default_value = "http://127.0.0.1:8080"
     )]
     pub url: String,
+    /// Trusted CAs for an https URL: `bundled` (default), `system`, or a PEM
+    /// file (a private hub's own certificate or CA).
+    #[arg(long, global = true, env = "GWE_HUB_TLS_ROOTS", value_name = "ROOTS")]
+    pub tls_roots: Option<String>,
     /// Operator token; default: read from `<data-dir>/operator-token`.
     #[arg(long, global = true, env = "GWE_HUB_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
