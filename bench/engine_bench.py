@@ -4,7 +4,8 @@ of every request incl. HTTP headers) and /proc.
 
   engine_bench.py checkins DB            successful check-ins (write_read) of the engine
   engine_bench.py wire DB [INTERVAL_S]   bytes per check-in / long poll / read, scaled to a month
-  engine_bench.py rss PID...             VmRSS, VmHWM, Pss (KiB) and threads of each process
+  engine_bench.py rss PID...             VmRSS (= RssAnon + RssFile + RssShmem), VmHWM, Pss, USS
+                                         (KiB) and threads of each process
 """
 import os
 import sqlite3
@@ -87,17 +88,21 @@ def proc_status(pid):
     uss = rollup.get("Private_Clean", 0) + rollup.get("Private_Dirty", 0) if rollup else "?"
     with open(f"/proc/{pid}/comm") as f:
         comm = f.read().strip()
-    return comm, int(out["VmRSS"]), int(out["VmHWM"]), pss, uss, int(out["Threads"])
+    parts = {k: int(out.get(k) or 0) for k in ("RssAnon", "RssFile", "RssShmem")}
+    return comm, int(out["VmRSS"]), int(out["VmHWM"]), pss, uss, int(out["Threads"]), parts
 
 
 def rss(pids):
     total = tpss = tuss = 0
     for pid in pids:
-        comm, vmrss, hwm, pss, uss, threads = proc_status(pid)
+        comm, vmrss, hwm, pss, uss, threads, parts = proc_status(pid)
         total += vmrss
         tpss += pss if isinstance(pss, int) else 0
         tuss += uss if isinstance(uss, int) else 0
-        print(f"pid {pid} ({comm}): VmRSS {vmrss} KiB, VmHWM {hwm} KiB, Pss {pss} KiB, "
+        # RssAnon: heap, stacks, written data (the process's own); RssFile: resident pages of
+        # the executable and shared libraries (clean, reclaimable, shared between processes).
+        print(f"pid {pid} ({comm}): VmRSS {vmrss} KiB (RssAnon {parts['RssAnon']}, RssFile "
+              f"{parts['RssFile']}, RssShmem {parts['RssShmem']}), VmHWM {hwm} KiB, Pss {pss} KiB, "
               f"USS {uss} KiB, threads {threads}")
     print(f"total VmRSS {total} KiB Pss {tpss} KiB USS {tuss} KiB")
 

@@ -4,7 +4,9 @@
 #      14400 s, long poll on engine_fetch renewed every 300 s), from the device client's audit log
 #      (exact bytes of every request incl. HTTP headers) over a run with a short interval; and the
 #      original style (read engine_fetch every 60 s) for comparison;
-#  (b) the engine's RSS when idle (with the default interval, and after many short check-ins);
+#  (b) the engine's RSS when idle (with the default interval, and after many short check-ins),
+#      and, for comparison, the same engine run inside the all-in-one `gwe`
+#      (GWE_ENGINE_IN_PROCESS=1, what runs when no gwe-engine is installed);
 #  (c) gwe supervisord running the engine and APPS sleep apps vs Python supervisord (PyPI
 #      `supervisor`, in a venv in the scratch dir) running the same apps.
 # Bounded: every wait has a deadline and a watchdog ends the whole run after MAX_SECS; every
@@ -13,7 +15,11 @@
 # Usage: bench/engine_bench.sh [SCRATCH_DIR]
 # Environment: CHECKIN_S (short interval, 3), CHECKINS (check-ins measured, 10), SETTLE_S (idle
 #   time before sampling RSS, 15), APPS (sleep apps, 3), MAX_SECS (watchdog, 600), BIN_DIR
-#   (take gwe, gwe-hub and gdc from there instead of building them).
+#   (take gwe, gwe-engine, gwe-supervisord, gwe-hub and gdc from there instead of building them),
+#   SMALL_RUSTFLAGS / SMALL_TARGET (how the small daemons are built; default crt-static, host).
+# Built as the release ships them: `gwe` (profile release) and beside it the static daemons
+# `gwe-engine` and `gwe-supervisord` (profile release-small). `gwe` execs them, so the processes
+# measured are the ones a gateway runs.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SCRATCH=$(realpath -m "${1:-${TMPDIR:-/tmp}/gwe-enginebench}")
@@ -25,9 +31,25 @@ rm -rf "$RUN"
 mkdir -p "$RUN"
 
 if [ -z "${BIN_DIR:-}" ]; then
+    TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
+    SMALL_RUSTFLAGS=${SMALL_RUSTFLAGS:-"-C target-feature=+crt-static"}
+    SMALL_TARGET=${SMALL_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
     cargo build --release -q --manifest-path "$REPO/Cargo.toml" -p gwe -p gwe-hub -p gwe-device-client
+    # an explicit --target keeps RUSTFLAGS away from build scripts and proc-macros
+    RUSTFLAGS="$SMALL_RUSTFLAGS" cargo build -q --manifest-path "$REPO/Cargo.toml" \
+        --profile release-small --target "$SMALL_TARGET" \
+        -p gwe-engine --bin gwe-engine -p gwe-supervisor --bin gwe-supervisord
+    mkdir -p "$SCRATCH/bin"
+    for b in gwe gwe-hub gdc; do cp "$TARGET_DIR/release/$b" "$SCRATCH/bin/$b"; done
+    for b in gwe-engine gwe-supervisord; do
+        cp "$TARGET_DIR/$SMALL_TARGET/release-small/$b" "$SCRATCH/bin/$b"
+    done
+    echo "built: RUSTFLAGS=$SMALL_RUSTFLAGS --target $SMALL_TARGET --profile release-small"
 fi
-T=${BIN_DIR:-${CARGO_TARGET_DIR:-$REPO/target}/release}
+T=${BIN_DIR:-$SCRATCH/bin}
+for b in gwe gwe-engine gwe-supervisord; do
+    [ -x "$T/$b" ] && echo "$b: $(stat -c %s "$T/$b") bytes"
+done
 VENV=$SCRATCH/venv
 if [ ! -x "$VENV/bin/supervisord" ]; then
     python3 -m venv "$VENV"
@@ -69,6 +91,14 @@ wait_until() { # DESCRIPTION SECONDS COMMAND...: poll every 0.1 s until COMMAND 
     exit 1
 }
 at_least_checkins() { [ "$($HELPER checkins "$1")" -ge "$2" ]; }
+# The engine must be the gwe-engine that gwe exec'd (gwe runs the engine itself when gwe-engine
+# is built from other sources, e.g. when files changed between the two cargo builds).
+is_engine_binary() { # PID
+    [ ! -x "$T/gwe-engine" ] && return 0
+    [ "$(cat "/proc/$1/comm")" = gwe-engine ] && return 0
+    echo "pid $1 is not gwe-engine: gwe and gwe-engine differ in build (see the engine's log); build again" >&2
+    exit 1
+}
 hubctl() { "$T/gwe-hub" "$@" --url "http://$ADDR" --data-dir "$RUN/hub" >/dev/null; }
 
 # The hub.
@@ -131,6 +161,7 @@ PIDS+=($GWE_SUP)
 wait_until "gwe supervisord: all programs RUNNING" 30 all_running $((APPS + 1)) "$T/gwe" ctl -c "$G/supervisord.conf"
 wait_until "the supervised engine's first check-in" 30 at_least_checkins "$G/gw/ifaces.db" 1
 ENGINE_PID=$("$T/gwe" ctl -c "$G/supervisord.conf" pid gwe)
+is_engine_binary "$ENGINE_PID"
 echo "first check-in done; idle for $SETTLE_S s (long poll held on engine_fetch)"
 
 echo
@@ -140,7 +171,15 @@ gateway "$A" BENCH-SHORT "$CHECKIN_S" "unix://$G/supervisor.sock"
 GWE_CONFIG_DIR=$A/etc "$T/gwe" >"$A/gwe.log" 2>&1 &
 SHORT_PID=$!
 PIDS+=($SHORT_PID)
+# The comparison: the same engine inside the all-in-one gwe, default interval.
+I=$RUN/in-process
+gateway "$I" BENCH-IN-PROCESS 14400 "unix://$G/supervisor.sock"
+GWE_ENGINE_IN_PROCESS=1 GWE_CONFIG_DIR=$I/etc "$T/gwe" >"$I/gwe.log" 2>&1 &
+INPROC_PID=$!
+PIDS+=($INPROC_PID)
+wait_until "the in-process engine's first check-in" 30 at_least_checkins "$I/ifaces.db" 1
 wait_until "$CHECKINS check-ins" $((CHECKIN_S * CHECKINS * 2 + 30)) at_least_checkins "$A/ifaces.db" "$CHECKINS"
+is_engine_binary "$SHORT_PID"
 # Give the settle time its due (the supervised engine has been idle since its check-in).
 sleep "$SETTLE_S"
 
@@ -150,6 +189,9 @@ echo "-- update_interval 14400 (default), after its check-in, during the long po
 $HELPER rss "$ENGINE_PID"
 echo "-- update_interval $CHECKIN_S, after $CHECKINS+ check-ins:"
 $HELPER rss "$SHORT_PID"
+echo "-- for comparison, the engine inside the all-in-one gwe (GWE_ENGINE_IN_PROCESS=1), update_interval 14400:"
+$HELPER rss "$INPROC_PID"
+stop_pid "$INPROC_PID"
 stop_pid "$SHORT_PID"
 # One read of engine_fetch as the original engine polled it, through the same client.
 GWE_CONFIG_DIR=$A/etc GWE_AUDIT_DB=$A/ifaces.db "$T/gdc" read engine_fetch >/dev/null
