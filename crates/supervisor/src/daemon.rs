@@ -64,6 +64,9 @@ pub enum DaemonError {
         /// The pidfile naming it.
         pidfile: PathBuf,
     },
+    /// `[supervisord] user` could not be switched to (supervisord's message).
+    #[error("{0}")]
+    User(String),
     /// fork/setsid failed.
     #[error("could not daemonize: {0}")]
     Daemonize(nix::Error),
@@ -78,7 +81,9 @@ fn load(opts: &Options) -> Result<Config, DaemonError> {
         c.supervisord.loglevel = l.clone();
     }
     if let Some(l) = &opts.logfile {
-        c.supervisord.logfile = Some(l.clone());
+        // `-l syslog` as `logfile=syslog` (supervisord compares the same way)
+        c.supervisord.logfile_syslog = l.as_os_str() == "syslog";
+        c.supervisord.logfile = (!c.supervisord.logfile_syslog).then(|| l.clone());
     }
     if let Some(p) = &opts.pidfile {
         c.supervisord.pidfile = p.clone();
@@ -97,6 +102,9 @@ fn load(opts: &Options) -> Result<Config, DaemonError> {
 /// shutdown. Returns when everything has stopped.
 pub fn run(opts: Options) -> Result<(), DaemonError> {
     let config = load(&opts)?;
+    // supervisord's order: privileges go first, before limits, logs, sockets
+    // and the fork, so that everything is opened (and owned) as the user.
+    let user_note = set_uid_or_exit(config.supervisord.user.as_deref())?;
     if !config.supervisord.nodaemon && daemonize(&config)? {
         return Ok(()); // the parent
     }
@@ -112,7 +120,59 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
         .enable_all()
         .build()
         .map_err(DaemonError::Runtime)?;
-    rt.block_on(serve(config, opts))
+    rt.block_on(serve(config, opts, user_note))
+}
+
+/// supervisord's `set_uid_or_exit`: switches to `[supervisord] user` (a name
+/// or uid) and returns the line the main log starts with.
+fn set_uid_or_exit(user: Option<&str>) -> Result<(Level, String), DaemonError> {
+    let Some(user) = user else {
+        let note = if nix::unistd::getuid().is_root() {
+            "Supervisor is running as root.  Privileges were not dropped because no user is \
+             specified in the config file.  If you intend to run as root, you can set user=root \
+             in the config file to avoid this message."
+        } else {
+            ""
+        };
+        return Ok((Level::Critical, note.to_owned()));
+    };
+    let uid = drop_privileges(user).map_err(DaemonError::User)?;
+    Ok((Level::Info, format!("Set uid to user {uid} succeeded")))
+}
+
+/// supervisord's `drop_privileges`: the same uid is fine; otherwise only root
+/// may switch (supplementary groups, then gid, then uid). Errors are
+/// supervisord's messages.
+fn drop_privileges(user: &str) -> Result<u32, String> {
+    use nix::unistd::{getgrouplist, getuid, setgid, setgroups, setuid, Uid, User};
+    let found = match user.parse::<u32>() {
+        Ok(uid) => User::from_uid(Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .ok_or_else(|| format!("Can't find uid {uid}"))?,
+        Err(_) => User::from_name(user)
+            .ok()
+            .flatten()
+            .ok_or_else(|| format!("Can't find username '{user}'"))?,
+    };
+    let current = getuid();
+    if current == found.uid {
+        return Ok(found.uid.as_raw());
+    }
+    if !current.is_root() {
+        return Err("Can't drop privilege as nonroot user".into());
+    }
+    let name = std::ffi::CString::new(found.name.as_str())
+        .map_err(|_| "Could not set groups of effective user".to_owned())?;
+    let mut groups = getgrouplist(&name, found.gid)
+        .map_err(|_| "Could not set groups of effective user".to_owned())?;
+    // the primary group first, as supervisord puts it
+    groups.retain(|g| *g != found.gid);
+    groups.insert(0, found.gid);
+    setgroups(&groups).map_err(|_| "Could not set groups of effective user".to_owned())?;
+    setgid(found.gid).map_err(|_| "Could not set group id of effective user".to_owned())?;
+    setuid(found.uid).map_err(|e| format!("Could not set user id of effective user: {e}"))?;
+    Ok(found.uid.as_raw())
 }
 
 /// fork + setsid like supervisord's `daemonize()`. True in the parent.
@@ -176,10 +236,18 @@ fn main_log(c: &Config) -> MainLog {
         level,
         s.nodaemon && !s.silent,
     )
+    .with_syslog(s.logfile_syslog)
 }
 
-async fn serve(config: Config, opts: Options) -> Result<(), DaemonError> {
+async fn serve(
+    config: Config,
+    opts: Options,
+    user_note: (Level, String),
+) -> Result<(), DaemonError> {
     let log = main_log(&config);
+    if !user_note.1.is_empty() {
+        log.log(user_note.0, &user_note.1);
+    }
     let pidfile = config.supervisord.pidfile.clone();
     if let Some(pid) = other_instance(&pidfile) {
         return Err(DaemonError::AlreadyRunning { pid, pidfile });

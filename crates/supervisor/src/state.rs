@@ -526,6 +526,7 @@ impl Supervisor {
             .collect();
         let default_url = self.server_url.clone();
         let log = self.log.clone();
+        let strip_ansi = self.config.supervisord.strip_ansi;
         let Some(p) = self.proc_mut(group, name) else {
             return vec![];
         };
@@ -577,7 +578,7 @@ impl Supervisor {
             }
         };
         let pid = child.pid;
-        attach_pipes(p, child, &log);
+        attach_pipes(p, child, &log, strip_ansi);
         p.starttime = orphans::starttime(pid).unwrap_or(0);
         fx.extend(p.m.spawned(&pname, pid));
         let rec = ChildRecord {
@@ -777,13 +778,19 @@ impl Supervisor {
 }
 
 /// Connects the child's pipes: capture tasks for stdout/stderr, a writer task for stdin.
-fn attach_pipes(p: &mut Proc, child: spawner::Spawned, log: &MainLog) {
+fn attach_pipes(p: &mut Proc, child: spawner::Spawned, log: &MainLog, strip_ansi: bool) {
+    use crate::logs::{ansi::Stripper, capture::Output, syslog::LineSender};
     use tokio::net::unix::pipe;
     let name = p.config.name.clone();
+    let output = |file: &Option<Arc<Mutex<RotatingFile>>>, lc: &LogConfig| Output {
+        file: file.clone(),
+        syslog: lc.syslog.then(|| LineSender::new(&name)),
+        strip: strip_ansi.then(Stripper::default),
+    };
     if let Ok(rx) = pipe::Receiver::from_owned_fd(child.stdout) {
         tokio::spawn(capture::capture(
             rx,
-            p.stdout_log.clone(),
+            output(&p.stdout_log, &p.config.stdout),
             log.clone(),
             format!("{name} stdout"),
         ));
@@ -792,7 +799,7 @@ fn attach_pipes(p: &mut Proc, child: spawner::Spawned, log: &MainLog) {
         if let Ok(rx) = pipe::Receiver::from_owned_fd(fd) {
             tokio::spawn(capture::capture(
                 rx,
-                p.stderr_log.clone(),
+                output(&p.stderr_log, &p.config.stderr),
                 log.clone(),
                 format!("{name} stderr"),
             ));

@@ -490,6 +490,9 @@ impl Loader {
                 _ => v::existing_dirpath(s).map(|p| Some(v::normalize_path(&p))),
             },
         );
+        let logfile_syslog = self
+            .entry(sec, "logfile")
+            .is_some_and(|e| e.value.trim().eq_ignore_ascii_case("syslog"));
         let logfile_maxbytes = self.opt(sec, "logfile_maxbytes", &none, 50 << 20, v::byte_size);
         let logfile_backups = self.opt(sec, "logfile_backups", &none, 10, v::non_negative);
         let loglevel = self.opt(sec, "loglevel", &none, "info".to_owned(), v::logging_level);
@@ -535,6 +538,7 @@ impl Loader {
         }
         SupervisordSection {
             logfile,
+            logfile_syslog,
             logfile_maxbytes,
             logfile_backups,
             loglevel,

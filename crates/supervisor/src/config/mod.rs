@@ -93,6 +93,8 @@ pub struct SupervisordSection {
     /// `logfile`, absolute (a relative one is relative to the working directory, as in
     /// supervisord); `None` for `NONE` (no main log file; a gwe extension) and `syslog`.
     pub logfile: Option<PathBuf>,
+    /// `logfile=syslog`: the main log goes to syslog instead of a file.
+    pub logfile_syslog: bool,
     /// `logfile_maxbytes` (default 50MB; 0 = never rotate).
     pub logfile_maxbytes: u64,
     /// `logfile_backups` (default 10).

@@ -9,6 +9,11 @@
 //! written straight to the file; if the file cannot be written the pipe is
 //! still drained (the child is never blocked by the log) and the bytes are
 //! dropped and counted by [`RotatingFile`].
+//!
+//! A stream that goes to syslog or has escapes stripped (`strip_ansi`) always
+//! takes the copy path: its bytes must pass through the daemon. They are
+//! stripped first, then written to the file (if any) and sent to syslog line
+//! by line ([`super::syslog`]).
 
 use std::cell::RefCell;
 use std::io;
@@ -17,7 +22,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::net::unix::pipe;
 
+use super::ansi::Stripper;
 use super::rotating::Splice;
+use super::syslog::{self, LineSender};
 use super::{MainLog, RotatingFile};
 
 /// Read size, as supervisord (`os.read(fd, 128 KiB)`) and `cat` use.
@@ -28,37 +35,52 @@ const READS_PER_TURN: usize = 32;
 
 thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// Stripped copy of BUF (only streams with `strip_ansi` touch it).
+    static STRIPPED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Where captured bytes go: a shared log file, or nowhere (NONE).
 pub type Sink = Option<Arc<Mutex<RotatingFile>>>;
 
-/// Reads `rx` until EOF, appending to `sink`. `what` names the stream in the
-/// one-time error line (`x stdout`).
-pub async fn capture(rx: pipe::Receiver, sink: Sink, log: MainLog, what: String) {
+/// Everything a stream's output goes through.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The log file, if any.
+    pub file: Sink,
+    /// Per-line syslog messages (`*_syslog`), if on.
+    pub syslog: Option<LineSender>,
+    /// Escape stripping (`strip_ansi`), if on.
+    pub strip: Option<Stripper>,
+}
+
+/// Reads `rx` until EOF into `out`. `what` names the stream in the one-time
+/// error line (`x stdout`).
+pub async fn capture(rx: pipe::Receiver, mut out: Output, log: MainLog, what: String) {
+    let sink = out.file.clone();
     // The log file exists from the spawn on, as with supervisord (which opens
     // it then); an error here is reported by the first write that fails.
     if let Some(s) = &sink {
         s.lock().unwrap_or_else(|e| e.into_inner()).touch();
     }
-    let mut can_splice = sink.is_some();
+    let mut can_splice = sink.is_some() && out.syslog.is_none() && out.strip.is_none();
     loop {
         if rx.readable().await.is_err() {
             return;
         }
         let mut step = Drain::Copy;
         if can_splice {
-            step = splice(&rx, &sink);
+            step = splice(&rx, &mut out, &log);
             if matches!(step, Drain::Unsupported) {
                 can_splice = false;
                 step = Drain::Copy;
             }
         }
         if matches!(step, Drain::Copy) {
-            step = drain(&rx, &sink);
+            step = drain(&rx, &mut out, &log);
         }
         match step {
             Drain::Eof => {
+                finish(&mut out, &log);
                 let lost = sink
                     .as_ref()
                     .and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).still_failing());
@@ -97,8 +119,8 @@ enum Drain {
 }
 
 /// Splices until the pipe is empty (or [`READS_PER_TURN`] moves).
-fn splice(rx: &pipe::Receiver, sink: &Sink) -> Drain {
-    let Some(s) = sink else {
+fn splice(rx: &pipe::Receiver, out: &mut Output, log: &MainLog) -> Drain {
+    let Some(s) = out.file.clone() else {
         return Drain::Unsupported;
     };
     let mut file = s.lock().unwrap_or_else(|e| e.into_inner());
@@ -128,7 +150,7 @@ fn splice(rx: &pipe::Receiver, sink: &Sink) -> Drain {
             Ok(Splice::Failed(Some(e))) => {
                 drop(file);
                 // the data is still in the pipe: read and drop it
-                let _ = drain(rx, sink);
+                let _ = drain(rx, out, log);
                 return Drain::WriteFailed(e);
             }
             Ok(Splice::Failed(None)) => return Drain::Copy,
@@ -140,7 +162,7 @@ fn splice(rx: &pipe::Receiver, sink: &Sink) -> Drain {
     Drain::More
 }
 
-fn drain(rx: &pipe::Receiver, sink: &Sink) -> Drain {
+fn drain(rx: &pipe::Receiver, out: &mut Output, log: &MainLog) -> Drain {
     BUF.with(|b| {
         let mut buf = b.borrow_mut();
         if buf.capacity() < READ_SIZE {
@@ -152,14 +174,8 @@ fn drain(rx: &pipe::Receiver, sink: &Sink) -> Drain {
             match rx.try_read_buf(&mut *buf) {
                 Ok(0) => return Drain::Eof,
                 Ok(n) => {
-                    if let Some(s) = sink {
-                        let mut file = s.lock().unwrap_or_else(|e| e.into_inner());
-                        if let Some(e) = file.write(&buf[..n]) {
-                            return Drain::WriteFailed(e);
-                        }
-                        if let Some(lost) = file.take_recovered() {
-                            return Drain::Recovered(lost);
-                        }
+                    if let Some(step) = deliver(&buf[..n], out, log) {
+                        return step;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Drain::WouldBlock,
@@ -169,4 +185,59 @@ fn drain(rx: &pipe::Receiver, sink: &Sink) -> Drain {
         }
         Drain::More
     })
+}
+
+/// Strips (if on), then writes to the file and syslog. Some(step) when the
+/// file reports something.
+fn deliver(data: &[u8], out: &mut Output, log: &MainLog) -> Option<Drain> {
+    let Some(mut st) = out.strip.take() else {
+        return write(data, out, log);
+    };
+    let step = STRIPPED.with(|s| {
+        let mut s = s.borrow_mut();
+        s.clear();
+        st.strip(data, &mut s);
+        write(&s, out, log)
+    });
+    out.strip = Some(st);
+    step
+}
+
+fn write(data: &[u8], out: &mut Output, log: &MainLog) -> Option<Drain> {
+    if data.is_empty() {
+        return None;
+    }
+    if let Some(lines) = out.syslog.as_mut() {
+        let to = syslog::global();
+        lines.feed(data, to, &mut |sent| report(to, sent, log));
+    }
+    if let Some(s) = &out.file {
+        let mut file = s.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = file.write(data) {
+            return Some(Drain::WriteFailed(e));
+        }
+        if let Some(lost) = file.take_recovered() {
+            return Some(Drain::Recovered(lost));
+        }
+    }
+    None
+}
+
+/// At EOF: what the stripper held back and the unfinished last line go out.
+fn finish(out: &mut Output, log: &MainLog) {
+    if let Some(mut st) = out.strip.take() {
+        let mut rest = Vec::new();
+        st.finish(&mut rest);
+        let _ = write(&rest, out, log);
+    }
+    if let Some(lines) = out.syslog.as_mut() {
+        let to = syslog::global();
+        lines.finish(to, &mut |sent| report(to, sent, log));
+    }
+}
+
+fn report(to: &syslog::Syslog, sent: syslog::Sent, log: &MainLog) {
+    if let Some((level, msg)) = to.describe(&sent) {
+        log.log(level, &msg);
+    }
 }

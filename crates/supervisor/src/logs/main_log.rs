@@ -1,7 +1,7 @@
 //! The supervisor's own log: supervisord's line format
 //! (`2026-11-25 12:00:00,123 INFO spawned: 'x' with pid 123`), its level names
-//! and filtering, written to a [`RotatingFile`] and, in the foreground, echoed
-//! to stdout like supervisord does with `nodaemon`.
+//! and filtering, written to a [`RotatingFile`] or to syslog (`logfile=syslog`)
+//! and, in the foreground, echoed to stdout like supervisord does with `nodaemon`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ struct Inner {
     level: Level,
     file: Option<RotatingFile>,
     echo: bool,
+    syslog: bool,
 }
 
 impl Level {
@@ -66,8 +67,15 @@ impl MainLog {
                 level,
                 file: path.map(|p| RotatingFile::new(p, maxbytes, backups)),
                 echo,
+                syslog: false,
             })),
         }
+    }
+
+    /// Also sends every line to syslog (`[supervisord] logfile=syslog`).
+    pub fn with_syslog(self, on: bool) -> Self {
+        self.lock().syslog = on;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -86,7 +94,8 @@ impl MainLog {
         if level < inner.level {
             return;
         }
-        let line = format!("{} {} {msg}\n", timestamp(), level.tag());
+        let stamp = timestamp();
+        let line = format!("{stamp} {} {msg}\n", level.tag());
         if inner.echo {
             let _ = std::io::stdout().write_all(line.as_bytes());
         }
@@ -98,6 +107,16 @@ impl MainLog {
                     "gwe supervisord: cannot write {}: {e}",
                     f.path().display()
                 );
+            }
+        }
+        if inner.syslog {
+            // supervisord's SyslogHandler: one message per line, each in the
+            // file format (newline included). A failure cannot be logged to
+            // this log itself: it goes to stderr (once, and once when it
+            // recovers: the sender reports only those two changes).
+            let tag = level.tag();
+            if let Some(f) = super::syslog::send_main(msg, |l| format!("{stamp} {tag} {l}\n")) {
+                let _ = writeln!(std::io::stderr(), "gwe supervisord: {f}");
             }
         }
         tracing::debug!(target: "supervisord", "{msg}");

@@ -1,10 +1,13 @@
 //! Logs: the size-rotating file writer shared by child logs and the main log
-//! ([`rotating`]), the capture of child pipes into it ([`capture`]), and the
-//! supervisor's own log in supervisord's line format ([`main_log`]).
+//! ([`rotating`]), the capture of child pipes into it ([`capture`]), the
+//! supervisor's own log in supervisord's line format ([`main_log`]), syslog
+//! ([`syslog`]) and `strip_ansi` ([`ansi`]).
 
+pub mod ansi;
 pub mod capture;
 pub mod main_log;
 pub mod rotating;
+pub mod syslog;
 
 pub use main_log::MainLog;
 pub use rotating::RotatingFile;
