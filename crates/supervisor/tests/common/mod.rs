@@ -244,3 +244,115 @@ pub fn alive(pid: i64) -> bool {
         Err(_) => false,
     }
 }
+
+/// One XML-RPC call to the daemon listening on `sock`.
+pub fn rpc_call(sock: &Path, method: &str, params: &[Value]) -> Result<Value, Fault> {
+    let body = xmlrpc::encode_call(method, params);
+    let resp = http(sock, &format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    let (status, body) = split_response(&resp);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
+    xmlrpc::parse_response(body).expect("valid XML-RPC response")
+}
+
+/// The daemon as its own process (the `gwe-supervisord` binary): for what
+/// changes the whole process (its uid, its environment), which an in-process
+/// daemon would do to the test binary. Its stdout/stderr go to `daemon.out`
+/// in the temp dir.
+pub struct ExtDaemon {
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+    pub child: std::process::Child,
+}
+
+impl ExtDaemon {
+    /// A `gwe-supervisord -c CONF` command for `conf` (`{dir}` replaced by the
+    /// temp dir, which is world-writable so that a dropped uid can use it).
+    pub fn command(
+        conf: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> (tempfile::TempDir, std::process::Command) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        prepare(dir.path());
+        let path = dir.path().join("supervisord.conf");
+        std::fs::write(
+            &path,
+            conf.replace("{dir}", &dir.path().display().to_string()),
+        )
+        .unwrap();
+        let out = std::fs::File::create(dir.path().join("daemon.out")).unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gwe-supervisord"));
+        cmd.arg("-c")
+            .arg(&path)
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
+        (dir, cmd)
+    }
+
+    /// Starts `cmd` and waits for its socket.
+    pub fn start(dir: tempfile::TempDir, mut cmd: std::process::Command) -> ExtDaemon {
+        let sock = dir.path().join("supervisor.sock");
+        let mut child = cmd.spawn().unwrap();
+        wait_for("the socket", TIMEOUT, || {
+            if let Ok(Some(st)) = child.try_wait() {
+                let out = std::fs::read_to_string(dir.path().join("daemon.out"));
+                panic!("daemon exited at start: {st}: {out:?}");
+            }
+            UnixStream::connect(&sock).ok()
+        });
+        ExtDaemon { dir, sock, child }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn ok(&self, method: &str, params: &[Value]) -> Value {
+        rpc_call(&self.sock, method, params).unwrap_or_else(|f| panic!("{method}: {f}"))
+    }
+
+    pub fn statename(&self, name: &str) -> String {
+        self.ok("supervisor.getProcessInfo", &[s(name)])
+            .get("statename")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    pub fn wait_state(&self, name: &str, state: &str) {
+        wait_for(&format!("{name} to be {state}"), TIMEOUT, || {
+            (self.statename(name) == state).then_some(())
+        });
+    }
+
+    pub fn mainlog(&self) -> String {
+        std::fs::read_to_string(self.path("supervisord.log")).unwrap_or_default()
+    }
+
+    pub fn wait_log(&self, needle: &str) {
+        wait_for(&format!("main log line {needle:?}"), TIMEOUT, || {
+            self.mainlog().contains(needle).then_some(())
+        });
+    }
+}
+
+impl Drop for ExtDaemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) && UnixStream::connect(&self.sock).is_ok() {
+            let _ = rpc_call(&self.sock, "supervisor.shutdown", &[]);
+        }
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
