@@ -38,9 +38,25 @@
 //! - SIGHUP or `supervisor.restart` with a configuration that does not load
 //!   keeps the current one running (supervisord would exit); the RPC answers
 //!   CANT_REREAD.
+//! - syslog (`*_syslog`, `*_logfile=syslog`, `[supervisord] logfile=syslog`)
+//!   sends what supervisord sends (`<14>... supervisord: name line`, one
+//!   message per line) but never blocks: a message that cannot be sent at once
+//!   is dropped and counted (logged once, and again when syslog is back).
+//!   Lines split across reads are reassembled (supervisord sends each read's
+//!   pieces) up to 8 KiB; longer lines go out in pieces. Undecodable UTF-8 is
+//!   sent as is (supervisord loses such a line). See [`logs::syslog`].
+//! - `strip_ansi` also strips an escape sequence that one read cut in two
+//!   (supervisord strips each read alone). See [`logs::ansi`].
+//! - `[supervisord] user` is switched to before the fork, limits, logs and
+//!   sockets, with supervisord's messages; a start refused for it prints
+//!   `Error: ...` and exits 2, without supervisord's `For help` line.
 //! - Not supported: event listeners and events (`*_events_enabled`,
-//!   `*_capture_maxbytes`), syslog (treated as NONE), `strip_ansi`, the
-//!   `[supervisord] user` option, `sendRemoteCommEvent` (accepted, no effect).
+//!   `*_capture_maxbytes`), `sendRemoteCommEvent` (accepted, no effect).
+//!
+//! # Environment
+//!
+//! - `GWE_SYSLOG_SOCKET`: the syslog socket (default `/dev/log`), e.g. for
+//!   tests or a syslogd listening elsewhere.
 #![deny(missing_docs)]
 
 pub mod cli;

@@ -917,6 +917,9 @@ impl Loader {
             false,
             v::boolean,
         );
+        if target == LogTarget::Syslog {
+            tracing::warn!("For [{section}], {key}=syslog but this is deprecated and will be removed.  Use {stream}_syslog=true to enable syslog instead.");
+        }
         if target == LogTarget::Auto && maxbytes == 0 {
             tracing::warn!("[{section}]: AUTO logging used for {key} without rollover, set maxbytes > 0 to avoid filling up filesystem unintentionally");
         }

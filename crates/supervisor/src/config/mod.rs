@@ -188,7 +188,7 @@ pub enum LogTarget {
     None,
     /// An explicit path (may be `/dev/stdout` etc.).
     File(PathBuf),
-    /// `syslog` (treated like NONE plus the syslog flag).
+    /// `syslog` (deprecated in supervisord): no file, and the syslog flag set.
     Syslog,
 }
 

@@ -3,7 +3,7 @@
 //! supervisord calls Python's `syslog.syslog(msg)` without `openlog`, so glibc
 //! frames every message as `<14>Mmm dd hh:mm:ss supervisord: ` + text
 //! (facility user, level info for stdout *and* stderr, ident the basename of
-//! argv[0], no pid). Child output is sent one message per line, prefixed with
+//! `argv[0]`, no pid). Child output is sent one message per line, prefixed with
 //! the process name and a space (`fmt=config.name + ' %(message)s'`); main log
 //! lines keep their file format, trailing newline included.
 //!
@@ -28,7 +28,7 @@ use std::sync::OnceLock;
 pub const SOCKET_ENV: &str = "GWE_SYSLOG_SOCKET";
 /// Where syslog listens.
 pub const DEFAULT_SOCKET: &str = "/dev/log";
-/// The ident supervisord's messages carry (the basename of its argv[0]), kept
+/// The ident supervisord's messages carry (the basename of its `argv[0]`), kept
 /// so that existing syslog filters on `supervisord` keep matching.
 pub const IDENT: &str = "supervisord";
 /// `LOG_USER | LOG_INFO`: what `syslog.syslog(msg)` uses for every message.
