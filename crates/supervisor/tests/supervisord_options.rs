@@ -391,3 +391,51 @@ fn as_root_without_user_supervisord_warns_once() {
         "{log}"
     );
 }
+
+#[test]
+fn a_full_syslog_queue_never_blocks_and_every_line_is_sent_or_counted() {
+    const N: usize = 5000;
+    let (dir, mut cmd) = ExtDaemon::command(
+        &conf(
+            "",
+            "[program:flood]\ncommand = {dir}/flood.sh\nstartsecs = 0\nautorestart = false\n\
+             stdout_logfile = {dir}/flood.log\nstdout_syslog = true\n",
+        ),
+        |dir| {
+            script(
+                dir,
+                "flood.sh",
+                &format!("seq 1 {N}\n{}\necho after", wait_file(dir, "go")),
+            );
+        },
+    );
+    let sock = dir.path().join("log");
+    // bound but not read: its queue fills up
+    let rx = receiver(&sock);
+    cmd.env("GWE_SYSLOG_SOCKET", &sock);
+    let d = ExtDaemon::start(dir, cmd);
+    // the child was never held up: the file has every line
+    wait_for("flood.log", TIMEOUT, || {
+        (lines(&d.path("flood.log")).len() == N).then_some(())
+    });
+    d.wait_log(&format!(
+        "cannot send to syslog at {}, dropping syslog messages: ",
+        sock.display()
+    ));
+    let mut queued = receive_until(&rx, "the queued lines", |g| !g.is_empty());
+    let mut buf = vec![0u8; 65536];
+    while let Ok(n) = rx.recv(&mut buf) {
+        queued.push(body(&buf[..n]));
+    }
+    assert!(queued.len() < N, "the queue never filled: {}", queued.len());
+    // in order, from the first line, with a gap where they were dropped
+    assert_eq!(queued[0], "flood 1");
+    touch(d.path("go"));
+    let after = receive_until(&rx, "the line after", |g| !g.is_empty());
+    assert_eq!(after, ["flood after"]);
+    let dropped = N - queued.len();
+    d.wait_log(&format!(
+        "syslog at {} reachable again after dropping {dropped} messages",
+        sock.display()
+    ));
+}
