@@ -424,7 +424,7 @@ impl Installer {
                 let r = extract_reader(&mut reader, &staging, &self.cfg.limits);
                 let stream = reader.inner;
                 match (r, stream.download_failure()) {
-                    (Ok(x), _) => (x, Some(stream.part)),
+                    (Ok(x), _) => (x, Some(stream.part.clone())),
                     (Err(_), Some(why)) => {
                         // Keep what arrived: the next try resumes it with `Range`.
                         run.journal.owns_tarball = false;

@@ -1,6 +1,7 @@
-//! The streamed OTA path: the download is teed into the cache file (so a cut download can be
-//! resumed with `Range`) and, at the same time, handed to the installer's extraction through a
-//! bounded channel, so the tarball is extracted into the staging directory while it arrives.
+//! The streamed OTA path: the download is written to the cache file (so a cut download can be
+//! resumed with `Range`) and the installer's extraction follows that file as it grows (from the
+//! page cache), so the tarball is extracted into the staging directory while it arrives. The
+//! download never waits for the extraction, and no download buffer is held in memory.
 //!
 //! Extracting before the digest is known is safe because the staging directory is not the live
 //! version: the digest and signature are checked when the stream ends, before the staging
@@ -11,85 +12,76 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{ready, Context, Poll};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
 
-use tokio::sync::mpsc;
-use tokio_util::sync::PollSender;
-
-/// Size of one batch handed from the download to the extraction.
+/// Bytes gathered before one write to the cache file (and one wake-up of the reader).
 const BATCH: usize = 256 * 1024;
-/// Batches in flight: bounds the memory between a fast download and a slow disk.
-const IN_FLIGHT: usize = 4;
 
-enum Msg {
-    Data(Vec<u8>),
-    /// The download completed and has the announced size: EOF is genuine.
-    End,
+/// What the two halves share: how far the cache file is written, and how the download ended.
+#[derive(Default)]
+struct State {
+    /// Bytes of the cache file the reader may read.
+    written: u64,
+    /// `Some(Ok)`: complete with the announced size; `Some(Err)`: why the download stopped.
+    end: Option<Result<(), String>>,
+    /// The reader is gone (the installer refused the tarball or stopped): stop downloading.
+    reader_gone: bool,
 }
 
-/// What the download side tells the extraction side when it stops early.
 #[derive(Default)]
 struct Shared {
-    /// Why the download failed (the extraction reports this instead of "truncated").
-    failure: Mutex<Option<String>>,
+    state: Mutex<State>,
+    more: Condvar,
 }
 
-/// Writing half (async, on the runtime): appends to the cache file and forwards batches.
+impl Shared {
+    fn update(&self, f: impl FnOnce(&mut State)) {
+        if let Ok(mut st) = self.state.lock() {
+            f(&mut st);
+        }
+        self.more.notify_all();
+    }
+}
+
+/// Writing half (async, on the runtime): appends to the cache file, then tells the reader how
+/// far it may read. It never waits for the reader, so a slow disk or a busy CPU on the
+/// extraction side does not stall the connection; the bytes wait in the page cache.
 pub(crate) struct Tee {
     file: File,
     part: PathBuf,
     buf: Vec<u8>,
-    tx: PollSender<Msg>,
-    /// Emptied batches coming back from the reader (no allocation per batch).
-    spare: std::sync::mpsc::Receiver<Vec<u8>>,
-    /// A full batch waiting for room in the channel.
-    pending: Option<Vec<u8>>,
+    written: u64,
     shared: Arc<Shared>,
 }
 
-/// Reading half (blocking, in the installer's thread): the cache file's existing prefix (a
-/// resumed download), then the batches of the download as they come.
+/// Reading half (blocking, in the installer's thread): the cache file from byte 0 (a resumed
+/// download's prefix first), following the download as it is written.
 pub(crate) struct StreamIn {
-    prefix: Option<io::Take<File>>,
-    rx: mpsc::Receiver<Msg>,
-    cur: Vec<u8>,
-    pos: usize,
-    back: std::sync::mpsc::Sender<Vec<u8>>,
-    ended: bool,
+    file: File,
+    pos: u64,
     shared: Arc<Shared>,
     /// The cache file the download is teed into.
     pub(crate) part: PathBuf,
 }
 
 /// A pipe for a download into `part`, whose first `offset` bytes are already there (they are
-/// read back from the file and extracted first). `file` is `part` opened for appending.
+/// extracted first). `file` is `part` opened for appending.
 pub(crate) fn pipe(file: File, part: PathBuf, offset: u64) -> io::Result<(Tee, StreamIn)> {
-    let prefix = if offset > 0 {
-        Some(File::open(&part)?.take(offset))
-    } else {
-        None
-    };
-    let (tx, rx) = mpsc::channel(IN_FLIGHT);
-    let (back, spare) = std::sync::mpsc::channel();
+    let reader = File::open(&part)?;
     let shared = Arc::new(Shared::default());
+    shared.update(|st| st.written = offset);
     Ok((
         Tee {
             file,
             part: part.clone(),
             buf: Vec::with_capacity(BATCH),
-            tx: PollSender::new(tx),
-            spare,
-            pending: None,
+            written: offset,
             shared: shared.clone(),
         },
         StreamIn {
-            prefix,
-            rx,
-            cur: Vec::new(),
+            file: reader,
             pos: 0,
-            back,
-            ended: false,
             shared,
             part,
         },
@@ -104,81 +96,71 @@ fn gone() -> io::Error {
 }
 
 impl Tee {
-    /// Sends the pending batch when the channel has room.
-    fn poll_push(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.pending.is_some() {
-            ready!(self.tx.poll_reserve(cx)).map_err(|_| gone())?;
-            if let Some(b) = self.pending.take() {
-                self.tx.send_item(Msg::Data(b)).map_err(|_| gone())?;
-            }
-        }
-        Poll::Ready(Ok(()))
-    }
-
-    /// Moves the current batch to `pending` (written to the cache file first).
-    fn seal(&mut self) -> io::Result<()> {
+    /// Writes the gathered bytes to the cache file and lets the reader at them.
+    fn push(&mut self) -> io::Result<()> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.file.write_all(&self.buf)?;
-        let next = match self.spare.try_recv() {
-            Ok(mut v) => {
-                v.clear();
-                v
-            }
-            Err(_) => Vec::with_capacity(BATCH),
-        };
-        self.pending = Some(std::mem::replace(&mut self.buf, next));
+        self.file
+            .write_all(&self.buf)
+            .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", self.part.display())))?;
+        self.written += self.buf.len() as u64;
+        self.buf.clear();
+        let written = self.written;
+        self.shared.update(|st| st.written = written);
         Ok(())
     }
 
-    /// The download completed with the expected size: flushes the last batch and tells the
-    /// reader that the end of the stream is genuine.
+    fn reader_gone(&self) -> bool {
+        self.shared.state.lock().map_or(true, |st| st.reader_gone)
+    }
+
+    /// The download completed with the expected size: the reader may read to the end.
     pub(crate) async fn finish(mut self) -> io::Result<()> {
-        std::future::poll_fn(|cx| self.poll_flush_inner(cx)).await?;
-        std::future::poll_fn(|cx| self.tx.poll_reserve(cx))
-            .await
-            .map_err(|_| gone())?;
-        self.tx.send_item(Msg::End).map_err(|_| gone())
+        self.push()?;
+        self.shared.update(|st| st.end = Some(Ok(())));
+        Ok(())
     }
 
     /// The download failed: what arrived is kept in the cache file for a resume, and the reader
     /// reports `why` instead of a truncated archive.
     pub(crate) fn fail(mut self, why: String) {
-        let _ = self.file.write_all(&self.buf);
-        if let Ok(mut f) = self.shared.failure.lock() {
-            *f = Some(why);
-        }
+        let _ = self.push();
+        self.shared.update(|st| st.end = Some(Err(why)));
     }
+}
 
-    fn poll_flush_inner(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_push(cx))?;
-        if !self.buf.is_empty() {
-            self.seal()?;
-            ready!(self.poll_push(cx))?;
-        }
-        Poll::Ready(Ok(()))
+impl Drop for Tee {
+    fn drop(&mut self) {
+        // Neither finished nor failed (the task was dropped): the reader must not wait forever.
+        self.shared.update(|st| {
+            if st.end.is_none() {
+                st.end = Some(Err("the download stopped".into()));
+            }
+        });
     }
 }
 
 impl tokio::io::AsyncWrite for Tee {
     fn poll_write(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        _: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
         let me = &mut *self;
-        ready!(me.poll_push(cx)).map_err(|e| with_part(e, &me.part))?;
+        if me.reader_gone() {
+            return Poll::Ready(Err(gone()));
+        }
         let n = data.len().min(BATCH - me.buf.len());
         me.buf.extend_from_slice(&data[..n]);
         if me.buf.len() == BATCH {
-            me.seal().map_err(|e| with_part(e, &me.part))?;
+            me.push()?;
         }
         Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.poll_flush_inner(cx)
+    fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.push())
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -186,58 +168,60 @@ impl tokio::io::AsyncWrite for Tee {
     }
 }
 
-fn with_part(e: io::Error, part: &std::path::Path) -> io::Error {
-    if e.kind() == io::ErrorKind::BrokenPipe {
-        e
-    } else {
-        io::Error::new(e.kind(), format!("`{}`: {e}", part.display()))
+impl StreamIn {
+    /// Why the download failed, when it did.
+    pub(crate) fn download_failure(&self) -> Option<String> {
+        self.shared
+            .state
+            .lock()
+            .ok()
+            .and_then(|st| st.end.clone())
+            .and_then(Result::err)
     }
 }
 
-impl StreamIn {
-    /// Why the download failed, when it did (set before the stream is closed).
-    pub(crate) fn download_failure(&self) -> Option<String> {
-        self.shared.failure.lock().ok().and_then(|f| f.clone())
+impl Drop for StreamIn {
+    fn drop(&mut self) {
+        self.shared.update(|st| st.reader_gone = true);
     }
 }
 
 impl Read for StreamIn {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        if let Some(p) = &mut self.prefix {
-            let n = p.read(out)?;
-            if n > 0 {
-                return Ok(n);
-            }
-            if p.limit() > 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "the partial download shrank while it was read back",
-                ));
-            }
-            self.prefix = None;
-        }
-        while self.pos == self.cur.len() {
-            if self.ended {
-                return Ok(0);
-            }
-            if self.cur.capacity() > 0 {
-                let _ = self.back.send(std::mem::take(&mut self.cur));
-            }
-            self.pos = 0;
-            match self.rx.blocking_recv() {
-                Some(Msg::Data(b)) => self.cur = b,
-                Some(Msg::End) => self.ended = true,
-                None => {
-                    let why = self
-                        .download_failure()
-                        .unwrap_or_else(|| "the download stopped".into());
-                    return Err(io::Error::other(format!("download failed: {why}")));
+        use std::os::unix::fs::FileExt;
+        let avail = {
+            let mut st = self
+                .shared
+                .state
+                .lock()
+                .map_err(|_| io::Error::other("download state poisoned"))?;
+            loop {
+                if st.written > self.pos {
+                    break st.written - self.pos;
                 }
+                match &st.end {
+                    Some(Ok(())) => return Ok(0),
+                    Some(Err(why)) => {
+                        return Err(io::Error::other(format!("download failed: {why}")))
+                    }
+                    None => {}
+                }
+                st = self
+                    .shared
+                    .more
+                    .wait(st)
+                    .map_err(|_| io::Error::other("download state poisoned"))?;
             }
+        };
+        let want = out.len().min(usize::try_from(avail).unwrap_or(usize::MAX));
+        let n = self.file.read_at(&mut out[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("`{}` is shorter than what was written", self.part.display()),
+            ));
         }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
+        self.pos += n as u64;
         Ok(n)
     }
 }
@@ -284,6 +268,20 @@ mod tests {
         want.extend_from_slice(&data);
         assert_eq!(got.unwrap(), want);
         assert_eq!(file, want);
+    }
+
+    #[test]
+    fn a_gone_reader_stops_the_download() {
+        let d = tempfile::tempdir().unwrap();
+        let part = d.path().join("x.part");
+        let file = std::fs::File::create(&part).unwrap();
+        let (mut tee, rd) = pipe(file, part, 0).unwrap();
+        drop(rd);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let e = rt.block_on(tee.write_all(b"abc")).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
     }
 
     #[test]

@@ -115,10 +115,12 @@ async fn relay(to: SocketAddr, cut_after: u64) -> Relay {
             tokio::spawn(async move {
                 let (mut cr, mut cw) = client.into_split();
                 let (mut sr, mut sw) = server.into_split();
+                // Refusing applies to pooled keep-alive connections too.
+                let refusing_up = refusing.clone();
                 let up = tokio::spawn(async move {
                     let mut buf = vec![0u8; 16 * 1024];
                     while let Ok(n) = cr.read(&mut buf).await {
-                        if n == 0 {
+                        if n == 0 || refusing_up.load(Ordering::SeqCst) {
                             break;
                         }
                         let text = String::from_utf8_lossy(&buf[..n]);
@@ -135,7 +137,7 @@ async fn relay(to: SocketAddr, cut_after: u64) -> Relay {
                 let mut buf = vec![0u8; 16 * 1024];
                 let mut sent = 0u64;
                 while let Ok(n) = sr.read(&mut buf).await {
-                    if n == 0 {
+                    if n == 0 || refusing.load(Ordering::SeqCst) {
                         break;
                     }
                     let mut n = n as u64;
