@@ -27,23 +27,55 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// Makes the tree at `root` durable: every regular file (data and size) and every directory
-/// (its entries), deepest first, then `root` itself. This is what the new version's files need
-/// before anything points at them; unlike `syncfs` it does not wait for unrelated dirty data of
-/// the same filesystem (other programs' writes, the download cache).
+/// (its entries), deepest first. This is what the new version's files need before anything
+/// points at them; unlike `syncfs` it does not wait for unrelated dirty data of the same
+/// filesystem (other programs' writes, the download cache). A tree of more than
+/// [`SYNC_TREE_MAX_ENTRIES`] entries is flushed with one `syncfs` instead of one `fsync` each.
 pub(crate) fn sync_tree(root: &Path) -> io::Result<()> {
-    fn walk(dir: &Path) -> io::Result<()> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> io::Result<bool> {
         for e in fs::read_dir(dir)? {
             let e = e?;
             let t = e.file_type()?;
             if t.is_dir() {
-                walk(&e.path())?;
+                if !walk(&e.path(), out)? {
+                    return Ok(false);
+                }
             } else if t.is_file() {
-                open_nofollow(&e.path())?.sync_all()?;
+                out.push((e.path(), false));
+            }
+            if out.len() > SYNC_TREE_MAX_ENTRIES {
+                return Ok(false);
             }
         }
-        sync_dir(dir)
+        out.push((dir.to_path_buf(), true));
+        Ok(true)
     }
-    walk(root)
+    let mut entries = Vec::new();
+    if !walk(root, &mut entries)? {
+        return sync_filesystem(root);
+    }
+    for (path, is_dir) in entries {
+        if is_dir {
+            sync_dir(&path)?;
+        } else {
+            open_nofollow(&path)?.sync_all()?;
+        }
+    }
+    Ok(())
+}
+
+/// Above this many files and directories, [`sync_tree`] uses one `syncfs`.
+pub(crate) const SYNC_TREE_MAX_ENTRIES: usize = 4096;
+
+/// Flushes the whole filesystem holding `path` (`syncfs`).
+fn sync_filesystem(path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = File::open(path)?;
+    // SAFETY: syncfs on a descriptor we own.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn open_nofollow(path: &Path) -> io::Result<File> {
