@@ -159,3 +159,30 @@ fn another_build_hands_the_engine_back_to_gwe() {
         "args=--config-dir /some dir -o\nin_process=1\nexpect=unset fallback=unset\n"
     );
 }
+
+#[test]
+fn https_servers_get_a_tls_handshake() {
+    // The small binary keeps the TLS stack: an https server_url opens with a ClientHello.
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut hello = [0u8; 6];
+        conn.read_exact(&mut hello).unwrap();
+        hello
+    });
+    let dirs = EngineDirs::new(
+        "BIN-TLS",
+        &format!("https://127.0.0.1:{port}"),
+        3600,
+        NO_SUPERVISOR,
+    );
+    let out = engine(&dirs).arg("--once").output().unwrap();
+    let hello = server.join().unwrap();
+    // TLS record type 22 (handshake), version 3.x, message type 1 (ClientHello).
+    assert_eq!((hello[0], hello[1], hello[5]), (22, 3, 1), "{hello:?}");
+    assert_eq!(out.status.code(), Some(1));
+}
