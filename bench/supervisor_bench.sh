@@ -55,3 +55,10 @@ SUPD=$SCRATCH/wrap/supervisord CTL=$SCRATCH/wrap/supervisorctl \
     bash "$ANCHOR_BENCH" "$SCRATCH/gwe" $TESTS | tee "$SCRATCH/results-gwe.txt" >&2
 
 python3 "$REPO/bench/supervisor_ratios.py" "$SCRATCH/results-supervisord.txt" "$SCRATCH/results-gwe.txt"
+
+# `status` latency without the anchor's shell harness (its `$(ctl status | wc -l)` costs a
+# subshell and two process starts of its own): fork to exit, plus the /bin/true floor.
+case " $TESTS " in *" ctl "*)
+    python3 "$REPO/bench/ctl_latency.py" "$SCRATCH" "$SUPVENV/bin/supervisord" \
+        "$SUPVENV/bin/supervisorctl" "$GWE" "${CTL_N:-200}" 30 ;;
+esac
