@@ -28,17 +28,20 @@ if [ ! -x "$SUPVENV/bin/supervisord" ]; then
     "$SUPVENV/bin/pip" install --quiet 'supervisor==4.3.0'
 fi
 
-# Ours, built as it ships: `gwe` (release profile) and, beside it, the static daemon binary
+# Ours, built as it ships: `gwe` (release profile, static) and, beside it, the static daemon binary
 # `gwe-supervisord` (profile release-small, crt-static; docs/benchmarks.md). `gwe supervisord ARGS`
 # execs that sibling, so the measured daemon is the process the release runs.
 DAEMON_RUSTFLAGS=${DAEMON_RUSTFLAGS:-"-C target-feature=+crt-static"}
 DAEMON_TARGET=${DAEMON_TARGET:-$(rustc -vV | sed -n 's/^host: //p')}
-cargo build --release --quiet --manifest-path "$REPO/Cargo.toml" -p gwe
-# an explicit --target keeps RUSTFLAGS away from build scripts and proc-macros
+# an explicit --target keeps RUSTFLAGS away from build scripts and proc-macros; gwe itself is
+# static too (release profile: it parses and prints, so it is built for speed), which saves the
+# dynamic loader's work on every `gwe ctl` and runs on any gateway's libc
+RUSTFLAGS="$DAEMON_RUSTFLAGS" cargo build --release --quiet --manifest-path "$REPO/Cargo.toml" \
+    --target "$DAEMON_TARGET" -p gwe
 RUSTFLAGS="$DAEMON_RUSTFLAGS" cargo build --quiet --manifest-path "$REPO/Cargo.toml" \
     --profile release-small --target "$DAEMON_TARGET" -p gwe-supervisor --bin gwe-supervisord
 mkdir -p "$SCRATCH/bin" "$SCRATCH/wrap"
-cp "$REPO/target/release/gwe" "$SCRATCH/bin/gwe"
+cp "$REPO/target/$DAEMON_TARGET/release/gwe" "$SCRATCH/bin/gwe"
 cp "$REPO/target/$DAEMON_TARGET/release-small/gwe-supervisord" "$SCRATCH/bin/gwe-supervisord"
 GWE=$SCRATCH/bin/gwe
 # supervisord's names for gwe, as a migrating user installs them: `gwe` called as `supervisord`
