@@ -8,7 +8,7 @@
 #
 # Usage: packaging/build-release.sh [OUT_DIR]
 # Environment:
-#   GWE_BIN      the gwe binary to ship [target/release/gwe, built with cargo when missing]
+#   GWE_BIN      the gwe binary to ship [built static with cargo: target/<host>/release/gwe]
 #   GDC_BIN, GWE_HUB_BIN   optional binaries to ship too
 #   SUPERVISORD_BIN   the small gwe-supervisord daemon (`gwe supervisord` execs it when it sits
 #                beside gwe) [gwe-supervisord beside GWE_BIN when it exists; empty: none]
@@ -27,9 +27,11 @@ root=$(cd "$here/.." && pwd)
 out=${1:-.}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-GWE_BIN=${GWE_BIN:-$root/target/release/gwe}
-if [ ! -x "$GWE_BIN" ]; then
-    (cd "$root" && cargo build --release -p gwe)
+if [ -z "${GWE_BIN:-}" ]; then
+    # static, like the daemons beside it (see README.md); --target keeps RUSTFLAGS off build scripts
+    host=$(rustc -vV | sed -n 's/^host: //p')
+    (cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target "$host" -p gwe)
+    GWE_BIN=$root/target/$host/release/gwe
 fi
 VERSION=${VERSION:-$("$GWE_BIN" --version)}
 case "$VERSION" in ''|*[!A-Za-z0-9._-]*) echo "bad VERSION '$VERSION'" >&2; exit 1 ;; esac
