@@ -404,27 +404,7 @@ fn unreachable_servers() {
 
 #[test]
 fn http_server_with_basic_auth() {
-    let dir = tempfile::tempdir().unwrap();
-    // Reserve a free port, then let supervisord bind it.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut text = config_text(dir.path(), PROGRAMS);
-    text = text.replace(
-        &format!(
-            "[supervisorctl]\nserverurl=unix://{}/s.sock",
-            dir.path().display()
-        ),
-        &format!("[supervisorctl]\nserverurl=http://127.0.0.1:{port}"),
-    );
-    text.push_str(&format!(
-        "\n[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=s3cret\n"
-    ));
-    let conf = dir.path().join("supervisord.conf");
-    std::fs::write(&conf, text).unwrap();
-    let d = Daemon::start_with(dir, conf);
+    let d = Daemon::start_http_auth(PROGRAMS);
     d.compare(&[], "status", false);
     d.compare(&[], "-u user -p wrong status", false);
     d.compare(&[], "-u user -p s3cret status", false);

@@ -326,26 +326,7 @@ fn shell_survives_hostile_lines() {
 
 #[test]
 fn shell_asks_for_credentials_when_the_server_requires_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut text = config_text(dir.path(), PROGRAMS);
-    text = text.replace(
-        &format!(
-            "[supervisorctl]\nserverurl=unix://{}/s.sock",
-            dir.path().display()
-        ),
-        &format!("[supervisorctl]\nserverurl=http://127.0.0.1:{port}"),
-    );
-    text.push_str(&format!(
-        "\n[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=s3cret\n"
-    ));
-    let conf = dir.path().join("supervisord.conf");
-    std::fs::write(&conf, text).unwrap();
-    let d = Daemon::start_with(dir, conf);
+    let d = Daemon::start_http_auth(PROGRAMS);
     // the first answer is wrong, so it asks again; then `status` runs
     let r = piped(gwe_ctl(&d.conf), "user\nwrong\nuser\ns3cret\n");
     assert_eq!(r.code, 0, "{r:?}");

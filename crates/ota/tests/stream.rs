@@ -10,68 +10,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use common::hub::*;
 use common::*;
-use gwe_device_client::audit::AuditConfig;
-use gwe_device_client::wire::ActivateRequest;
-use gwe_device_client::{ClientConfig, DeviceClient, RetryPolicy};
 use gwe_ota::{FailureKind, InstallItem, InstallResult, Installer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-const OP_TOKEN: &str = "ota-stream-operator-token-0123456789";
-
-struct Hub {
-    addr: SocketAddr,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn start_hub(data: &Path) -> Hub {
-    let mut config = gwe_hub::HubConfig::new(data);
-    config.operator_token = Some(OP_TOKEN.into());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hub = gwe_hub::Hub::open(config).await.unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(hub.run(listener, async {
-        let _ = rx.await;
-    }));
-    Hub { addr, _stop: tx }
-}
-
-async fn op(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> u16 {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer {OP_TOKEN}\r\n\
-         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(body).await.unwrap();
-    let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut buf))
-        .await
-        .unwrap()
-        .unwrap();
-    String::from_utf8_lossy(&buf)
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-async fn upload(hub: &Hub, path: &Path) {
-    let name = path.file_name().unwrap().to_string_lossy();
-    let status = op(
-        hub.addr,
-        "PUT",
-        &format!("/api/v1/products/default/content/{name}"),
-        &std::fs::read(path).unwrap(),
-    )
-    .await;
-    assert!(status == 200 || status == 201, "upload {name}: {status}");
-}
 
 /// A TCP relay in front of the hub. While `cuts` is above zero, a connection whose answer
 /// passes `cut_after` bytes is closed there (and `cuts` goes down by one); with `then_refuse`,
@@ -171,29 +115,6 @@ impl Drop for Relay {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
-}
-
-/// A device client through `addr`, activated as `sn` (the hub knows the device).
-async fn device(hub: &Hub, addr: SocketAddr, sn: &str, attempts: u32) -> DeviceClient {
-    let status = op(
-        hub.addr,
-        "POST",
-        "/api/v1/products/default/devices",
-        format!("{{\"sn\":\"{sn}\"}}").as_bytes(),
-    )
-    .await;
-    assert_eq!(status, 201);
-    let config = ClientConfig::new(format!("http://{addr}"))
-        .with_audit(AuditConfig::disabled())
-        .with_agent("gwe")
-        .with_retry(RetryPolicy {
-            max_attempts: attempts,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-        });
-    let c = DeviceClient::new(config).unwrap();
-    c.activate(&ActivateRequest::murano(sn)).await.unwrap();
-    c
 }
 
 /// Bytes that gzip cannot shrink (so the tarball is about as large as the payload).
@@ -313,7 +234,7 @@ fn marker_lines(marker: &Path) -> Vec<String> {
 async fn a_cut_download_resumes_in_the_same_try_and_from_the_cache_file() {
     let s = setup().await;
     let v2 = big_app(&s.pkgs, "2", &s.marker);
-    upload(&s.hub, &v2).await;
+    upload(&s.hub, &v2, "").await;
     let v2_sha = gwe_package::sha256_file(&v2).unwrap();
     let relay = relay(s.hub.addr, 700_000).await;
 
@@ -355,7 +276,7 @@ async fn a_cut_download_resumes_in_the_same_try_and_from_the_cache_file() {
     // Cut, then the server is out of reach: the install fails as a fetch failure, keeps what
     // arrived, and leaves v2 running; the next try resumes from the cache file.
     let v3 = big_app(&s.pkgs, "3", &s.marker);
-    upload(&s.hub, &v3).await;
+    upload(&s.hub, &v3, "").await;
     let once = device(&s.hub, relay.addr, "gw-cut-once", 1).await;
     relay.ranges.lock().unwrap().clear();
     relay.then_refuse.store(true, Ordering::SeqCst);
@@ -456,7 +377,7 @@ async fn hostile_tarballs_are_refused_while_they_stream() {
     ];
     for (name, entries, what) in cases {
         let t = tarball(&s.pkgs, name, entries);
-        upload(&s.hub, &t).await;
+        upload(&s.hub, &t, "").await;
         let r = s
             .inst
             .fetch_and_install(&client, &item(name, None), None)
@@ -495,7 +416,7 @@ async fn a_digest_mismatch_is_never_activated() {
     let s = setup().await;
     let client = device(&s.hub, s.hub.addr, "gw-digest", 3).await;
     let v2 = big_app(&s.pkgs, "2", &s.marker);
-    upload(&s.hub, &v2).await;
+    upload(&s.hub, &v2, "").await;
     let real = gwe_package::sha256_file(&v2).unwrap();
     let wrong = "ab".repeat(32);
     let r = s

@@ -86,6 +86,30 @@ impl Daemon {
         Daemon::start_with(dir, conf)
     }
 
+    /// The daemon with `programs`, reached over TCP (`inet_http_server` on a free port of
+    /// 127.0.0.1) with basic auth `user` / `s3cret`; `[supervisorctl] serverurl` points there.
+    pub fn start_http_auth(programs: &str) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        // Reserve a free port, then let the daemon bind it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let text = config_text(dir.path(), programs).replace(
+            &format!(
+                "[supervisorctl]\nserverurl=unix://{}/s.sock",
+                dir.path().display()
+            ),
+            &format!("[supervisorctl]\nserverurl=http://127.0.0.1:{port}"),
+        ) + &format!(
+            "\n[inet_http_server]\nport=127.0.0.1:{port}\nusername=user\npassword=s3cret\n"
+        );
+        let conf = dir.path().join("supervisord.conf");
+        std::fs::write(&conf, text).unwrap();
+        Daemon::start_with(dir, conf)
+    }
+
     /// Starts the daemon on an existing config.
     pub fn start_with(dir: tempfile::TempDir, conf: PathBuf) -> Daemon {
         let url = format!("unix://{}/s.sock", dir.path().display());

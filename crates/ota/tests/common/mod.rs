@@ -3,6 +3,8 @@
 //! every path is in a temp dir, and deadline polling.
 #![allow(dead_code)]
 
+pub mod hub;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
