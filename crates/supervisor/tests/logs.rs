@@ -310,6 +310,41 @@ fn a_burst_then_a_quiet_line_arrives_whole_and_in_order() {
 }
 
 #[test]
+fn a_hot_stream_still_rotates_by_maxbytes() {
+    let d = Daemon::start(
+        "[program:hot]\ncommand = {dir}/hot.sh\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/hot.log\nstdout_logfile_maxbytes = 4MB\nstdout_logfile_backups = 2\n",
+        |dir| {
+            script(
+                dir,
+                "hot.sh",
+                "head -c 25165824 /dev/zero | tr '\\0' y\nsleep 0.3\necho; echo done-marker\nexec sleep 1000",
+            );
+        },
+    );
+    d.wait_state("hot", "RUNNING");
+    let main = d.path("hot.log");
+    wait_for("the marker after the burst", TIMEOUT, || {
+        std::fs::read(&main)
+            .ok()?
+            .ends_with(b"\ndone-marker\n")
+            .then_some(())
+    });
+    // a rotation happens after the write that reaches maxbytes, so a backup
+    // holds at least 4 MiB and at most one splice (the 1 MiB pipe) more
+    for n in [1, 2] {
+        let len = std::fs::metadata(d.path(&format!("hot.log.{n}")))
+            .unwrap()
+            .len();
+        assert!(
+            (4 << 20..=5 << 20).contains(&len),
+            "hot.log.{n}: {len} bytes"
+        );
+    }
+    assert!(!d.path("hot.log.3").exists());
+}
+
+#[test]
 fn stdout_and_stderr_to_one_explicit_path_do_not_overwrite_each_other() {
     // two pipes, one file: every line of both streams must arrive whole
     let d = Daemon::start(

@@ -10,11 +10,14 @@
 //! still drained (the child is never blocked by the log) and the bytes are
 //! dropped and counted by [`RotatingFile`].
 //!
-//! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and is drained
-//! at most once per millisecond, in pieces of up to the whole pipe, until a
-//! drain finds less than 64 KiB: a child writing 8 KiB at a time then costs
-//! one splice per millisecond instead of one per write (a quarter less CPU
-//! per GiB captured, measured). An idle stream never sets a timer.
+//! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and leaves the
+//! event loop: a short-lived thread drains it once per millisecond, in pieces
+//! of up to the whole pipe, and hands it back when a drain finds less than
+//! 64 KiB. The point is the wake-ups: once a pipe has been polled, Linux wakes
+//! its epoll waiter on *every* write, so a child writing 8 KiB at a time would
+//! wake the daemon 130,000 times per GiB; taken out of epoll, its writes wake
+//! no one and the thread sleeps between drains. An idle stream never sets a
+//! timer and never has a thread.
 //!
 //! A stream that goes to syslog or has escapes stripped (`strip_ansi`) always
 //! takes the copy path: its bytes must pass through the daemon. They are
@@ -46,8 +49,10 @@ const HOT_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 /// 1 MiB pipe holds what a fast writer produces meanwhile, so it does not
 /// block.
 const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
-/// A drain smaller than this ends the burst: back to draining at once.
+/// A drain smaller than this ends the burst: back to the event loop.
 const COOL_BYTES: usize = 64 * 1024;
+/// Stack of a hot stream's thread (it only splices).
+const HOT_STACK: usize = 64 * 1024;
 
 /// Decides when a spliced stream is hot enough to be drained in batches.
 #[derive(Debug)]
@@ -78,6 +83,13 @@ impl Pace {
         }
     }
 
+    /// Back from a hot period: start counting afresh.
+    fn cooled(&mut self) {
+        self.lingering = false;
+        self.window_start = std::time::Instant::now();
+        self.window_bytes = 0;
+    }
+
     /// Accounts one drain of `moved` bytes from `rx`.
     fn record(&mut self, moved: usize, rx: &pipe::Receiver) {
         let now = std::time::Instant::now();
@@ -86,11 +98,7 @@ impl Pace {
             self.window_bytes = 0;
         }
         self.window_bytes += moved as u64;
-        if self.lingering {
-            if moved < COOL_BYTES {
-                self.lingering = false;
-            }
-        } else if self.window_bytes >= HOT_BYTES {
+        if !self.lingering && self.window_bytes >= HOT_BYTES {
             if !self.grown {
                 use std::os::fd::AsRawFd;
                 // SAFETY: fcntl on the pipe's read end we own; the kernel
@@ -131,7 +139,7 @@ pub struct Output {
 
 /// Reads `rx` until EOF into `out`. `what` names the stream in the one-time
 /// error line (`x stdout`).
-pub async fn capture(rx: pipe::Receiver, mut out: Output, log: MainLog, what: String) {
+pub async fn capture(mut rx: pipe::Receiver, mut out: Output, log: MainLog, what: String) {
     let sink = out.file.clone();
     // The log file exists from the spawn on, as with supervisord (which opens
     // it then); an error here is reported by the first write that fails.
@@ -142,7 +150,36 @@ pub async fn capture(rx: pipe::Receiver, mut out: Output, log: MainLog, what: St
     let mut pace = Pace::new();
     loop {
         if pace.lingering {
-            tokio::time::sleep(LINGER).await;
+            if let Some(file) = &sink {
+                match hot_period(rx, file.clone()).await {
+                    Ok((back, Hot::Cooled)) => {
+                        rx = back;
+                        pace.cooled();
+                    }
+                    Ok((back, Hot::Eof)) => {
+                        // the event loop sees the end of file too
+                        rx = back;
+                        pace.cooled();
+                    }
+                    Ok((back, Hot::Fallback(e))) => {
+                        rx = back;
+                        pace.cooled();
+                        if let Some(e) = e {
+                            log.log(
+                                crate::process::Level::Error,
+                                &format!("cannot write {what} log, dropping output: {e}"),
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        log.log(
+                            crate::process::Level::Error,
+                            &format!("{what}: lost the pipe leaving the event loop: {e}"),
+                        );
+                        return;
+                    }
+                }
+            }
         }
         if rx.readable().await.is_err() {
             return;
@@ -184,6 +221,69 @@ pub async fn capture(rx: pipe::Receiver, mut out: Output, log: MainLog, what: St
                 crate::process::Level::Error,
                 &format!("cannot write {what} log, dropping output: {e}"),
             ),
+        }
+    }
+}
+
+/// How a hot period ended.
+enum Hot {
+    /// A drain found less than [`COOL_BYTES`]: back to the event loop.
+    Cooled,
+    /// The writer closed the pipe (the event loop then sees the EOF too).
+    Eof,
+    /// Splicing failed (full disk, unwritable file): the event loop's copy
+    /// path drains and counts what cannot be written. Carries the error of
+    /// the first failure of a run, to be logged once.
+    Fallback(Option<io::Error>),
+}
+
+/// Takes `rx` out of the event loop and drains it on a thread once per
+/// [`LINGER`] until it cools; returns it registered again.
+async fn hot_period(
+    rx: pipe::Receiver,
+    file: Arc<Mutex<RotatingFile>>,
+) -> io::Result<(pipe::Receiver, Hot)> {
+    let fd = rx.into_nonblocking_fd()?;
+    let (tx, done) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("gwe-capture".into())
+        .stack_size(HOT_STACK)
+        .spawn(move || {
+            let how = drain_hot(&fd, &file);
+            let _ = tx.send((fd, how));
+        });
+    let (fd, how) = match spawned {
+        Ok(_) => done
+            .await
+            .map_err(|_| io::Error::other("capture thread ended without an answer"))?,
+        // no thread to be had: stay on the event loop
+        Err(_) => return Err(io::Error::other("cannot start a capture thread")),
+    };
+    Ok((pipe::Receiver::from_owned_fd(fd)?, how))
+}
+
+/// The hot thread's loop: sleep, then splice all there is.
+fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
+    loop {
+        std::thread::sleep(LINGER);
+        let mut moved = 0;
+        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            match file.splice_from(fd.as_fd(), HOT_PIPE) {
+                Splice::Moved(n) => {
+                    moved += n;
+                    if n < HOT_PIPE {
+                        break;
+                    }
+                }
+                Splice::Empty => break,
+                Splice::Eof => return Hot::Eof,
+                Splice::Unsupported => return Hot::Fallback(None),
+                Splice::Failed(e) => return Hot::Fallback(e),
+            }
+        }
+        if moved < COOL_BYTES {
+            return Hot::Cooled;
         }
     }
 }
