@@ -16,6 +16,33 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+/// Removes a full log file without making the writer wait for it: freeing
+/// maxbytes of page cache (unlink or truncate) takes milliseconds, during which
+/// a fast child's pipe would fill up and block it. The file is renamed out of
+/// the way (cheap, the name is free) and unlinked on a short-lived thread.
+/// Should the daemon die in between, a `*.discarded-*` file stays behind.
+fn discard(p: &Path) -> io::Result<()> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut doomed = p.as_os_str().to_owned();
+    doomed.push(format!(".discarded-{}-{n}", std::process::id()));
+    let doomed = PathBuf::from(doomed);
+    std::fs::rename(p, &doomed)?;
+    let spawned = std::thread::Builder::new()
+        .name("gwe-discard".into())
+        .stack_size(32 * 1024)
+        .spawn({
+            let doomed = doomed.clone();
+            move || {
+                let _ = std::fs::remove_file(doomed);
+            }
+        });
+    if spawned.is_err() {
+        remove_if_present(&doomed)?;
+    }
+    Ok(())
+}
+
 fn remove_if_present(p: &Path) -> io::Result<()> {
     match std::fs::remove_file(p) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -222,11 +249,14 @@ impl RotatingFile {
     fn rotate(&mut self) -> io::Result<()> {
         self.file = None;
         if self.backups > 0 {
-            // Like supervisord's doRollover: remove the destination, then
-            // rename. Renaming over an existing file would make ext4 (its
-            // auto_da_alloc heuristic) start writeback of the whole renamed
-            // file inside rename(2), stalling the capture for the time it
-            // takes to queue maxbytes of I/O.
+            // Like supervisord's doRollover: the destination goes first, then
+            // each rename has a free target. Renaming over an existing file
+            // would make ext4 (its auto_da_alloc heuristic) start writeback of
+            // the whole renamed file inside rename(2).
+            let oldest = numbered(&self.path, self.backups);
+            if oldest.exists() {
+                discard(&oldest)?;
+            }
             for i in (1..self.backups).rev() {
                 let src = numbered(&self.path, i);
                 if src.exists() {
@@ -238,6 +268,9 @@ impl RotatingFile {
             let dst = numbered(&self.path, 1);
             remove_if_present(&dst)?;
             std::fs::rename(&self.path, dst)?;
+        } else if self.path.exists() {
+            // 0 backups: start the file afresh (supervisord truncates it)
+            discard(&self.path)?;
         }
         let f = File::create(&self.path)?;
         self.size = 0;
@@ -303,6 +336,25 @@ mod tests {
         assert_eq!(read(&numbered(&p, 1)), "ccccccdddddd");
         assert_eq!(read(&numbered(&p, 2)), "aaaaaabbbbbb");
         assert!(!numbered(&p, 3).exists());
+        // a third rotation discards the oldest backup (on another thread)
+        f.write(b"ffffffffff");
+        assert_eq!(read(&numbered(&p, 2)), "ccccccdddddd");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let mut names: Vec<String> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            if names == ["a.log", "a.log.1", "a.log.2"] {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "left behind: {names:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     #[test]
