@@ -23,10 +23,17 @@ impl Drop for Served {
 }
 
 fn serve(data: &Path) -> Served {
+    serve_with(data, &[])
+}
+
+/// `gwe-hub serve` on a free port of 127.0.0.1 with `extra` arguments; returns once it
+/// printed its URL.
+fn serve_with(data: &Path, extra: &[&std::ffi::OsStr]) -> Served {
     let mut child = Command::new(BIN)
         .args(["serve", "--data-dir"])
         .arg(data)
         .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -286,30 +293,17 @@ fn cli_errors_are_clear() {
 fn operates_a_hub_over_https() {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--data-dir"])
-        .arg(data_dir.path())
-        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
-        .arg(certs.join("localhost.crt"))
-        .arg("--tls-key")
-        .arg(certs.join("localhost.key"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn gwe-hub serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let url = loop {
-        let line = lines.next().expect("a line").expect("utf-8");
-        if let Some(url) = line.strip_prefix("gwe-hub listening on ") {
-            break url.to_string();
-        }
-    };
-    let served = Served {
-        child,
-        url: url.replace("127.0.0.1", "localhost"),
-        token_line: String::new(),
-    };
+    let (cert, key) = (certs.join("localhost.crt"), certs.join("localhost.key"));
+    let mut served = serve_with(
+        data_dir.path(),
+        &[
+            "--tls-cert".as_ref(),
+            cert.as_os_str(),
+            "--tls-key".as_ref(),
+            key.as_os_str(),
+        ],
+    );
+    served.url = served.url.replace("127.0.0.1", "localhost");
     assert!(
         served.url.starts_with("https://localhost:"),
         "{}",
