@@ -3,8 +3,11 @@
 //! into a temp dir; everything else is the file as shipped.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod child_guard;
+use child_guard::StopOnDrop as Daemon;
 
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
 
@@ -31,30 +34,6 @@ fn example_in(dir: &Path) -> String {
         .replace("/usr/local/bin/gwe", GWE)
         .replace("/etc/gwe", &format!("{d}/etc"))
         .replace("/etc/supervisor/conf.d", &format!("{d}/conf.d"))
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: signalling our own child.
-        unsafe {
-            kill(self.0.id() as i32, 15);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
 }
 
 #[test]

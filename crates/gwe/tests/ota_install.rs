@@ -4,8 +4,11 @@
 //! `engine_fetch` on an in-process gwe-hub by `gwe --once`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod child_guard;
+use child_guard::StopOnDrop as Daemon;
 
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
 
@@ -15,31 +18,6 @@ fn wait(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(25));
     }
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // SAFETY: SIGTERM to our own child.
-        unsafe {
-            libc_kill(self.0.id() as i32, 15);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 /// A gateway in a temp dir: config dir, state dir, include dir, logs, `gwe supervisord`.

@@ -4,8 +4,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod child_guard;
+use child_guard::StopOnDrop as Supervisor;
 
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
 
@@ -283,32 +286,6 @@ fn release_package_installs_into_a_temp_root_and_rerun_keeps_config() {
         2,
         "one log per run"
     );
-}
-
-/// A supervisor running program `gwe` through `gwe-run`, as the installer configures it.
-struct Supervisor(Child);
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        // SAFETY: SIGTERM to our own child.
-        unsafe {
-            libc_kill(self.0.id() as i32, 15);
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
 fn gwe_state(url: &str) -> Option<String> {
