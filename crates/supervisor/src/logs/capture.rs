@@ -11,13 +11,18 @@
 //! dropped and counted by [`RotatingFile`].
 //!
 //! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and leaves the
-//! event loop: a short-lived thread drains it once per millisecond, in pieces
-//! of up to the whole pipe, and hands it back when a drain finds less than
-//! 64 KiB. The point is the wake-ups: once a pipe has been polled, Linux wakes
-//! its epoll waiter on *every* write, so a child writing 8 KiB at a time would
-//! wake the daemon 130,000 times per GiB; taken out of epoll, its writes wake
-//! no one and the thread sleeps between drains. An idle stream never sets a
-//! timer and never has a thread.
+//! event loop for a short-lived thread that copies it like `cat`: a 128 KiB
+//! `read`, then one `write` to the append-mode file, and `poll` only when the
+//! pipe is empty. It goes back to the event loop when the pipe stays empty
+//! for [`COOL_AFTER`] or a [`RATE_WINDOW`] brings less than [`HOT_BYTES`].
+//! Why a thread: once a pipe has been polled, Linux wakes its epoll waiter on
+//! *every* write, so a child writing 8 KiB at a time would cost the event loop
+//! 130,000 wake-ups per GiB and delay the RPC server and other captures.
+//! Why not splice: splice(2) into a file holds the pipe's lock while it writes
+//! the file, so the child cannot refill the pipe meanwhile; measured on a
+//! 2-core VM, a splice loop ran at 0.7-0.8x of `| cat > file`, the read/write
+//! loop at its speed (docs/benchmarks.md). An idle stream never sets a timer
+//! and never has a thread.
 //!
 //! A stream that goes to syslog or has escapes stripped (`strip_ansi`) always
 //! takes the copy path: its bytes must pass through the daemon. They are
@@ -38,20 +43,18 @@ use super::{MainLog, RotatingFile};
 
 /// Read size, as supervisord (`os.read(fd, 128 KiB)`) and `cat` use.
 pub const READ_SIZE: usize = 128 * 1024;
-/// Pipe size of a hot stream (the unprivileged maximum, `fs.pipe-max-size`).
+/// Pipe size of a hot stream (the unprivileged maximum, `fs.pipe-max-size`):
+/// room for what a fast writer produces while the file is being rotated.
 const HOT_PIPE: usize = 1024 * 1024;
 /// A stream is hot when this much arrives within [`HOT_WINDOW`] (100 MB/s).
 const HOT_BYTES: u64 = 1024 * 1024;
 const HOT_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
-/// A hot stream's drains wait this long after each other, so a child writing in
-/// small pieces (8 KiB from `head`, `cat`, stdio) is drained in pieces of up
-/// to the whole pipe instead of one wake-up and one splice per write. The
-/// 1 MiB pipe holds what a fast writer produces meanwhile, so it does not
-/// block.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
-/// A drain smaller than this ends the burst: back to the event loop.
-const COOL_BYTES: usize = 64 * 1024;
-/// Stack of a hot stream's thread (it only splices).
+/// A hot stream whose pipe stays empty this long goes back to the event loop.
+const COOL_AFTER: std::time::Duration = std::time::Duration::from_millis(20);
+/// ... as does one that brings less than [`HOT_BYTES`] in this long (a
+/// steady trickle after a burst).
+const RATE_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
+/// Stack of a hot stream's thread (its read buffer is on the heap).
 const HOT_STACK: usize = 64 * 1024;
 
 /// Decides when a spliced stream is hot enough to be drained in batches.
@@ -59,8 +62,9 @@ const HOT_STACK: usize = 64 * 1024;
 struct Pace {
     window_start: std::time::Instant,
     window_bytes: u64,
-    /// The pipe was grown to [`HOT_PIPE`] (only then may drains wait).
+    /// The pipe was grown to [`HOT_PIPE`].
     grown: bool,
+    /// The stream is hot: it leaves the event loop for a thread.
     lingering: bool,
 }
 
@@ -102,14 +106,14 @@ impl Pace {
             if !self.grown {
                 use std::os::fd::AsRawFd;
                 // SAFETY: fcntl on the pipe's read end we own; the kernel
-                // refuses (EPERM) past the user's pipe quota, then we stay
-                // unhurried: a full 128 KiB pipe would block the writer.
+                // refuses (EPERM) past the user's pipe quota, then the pipe
+                // keeps its size.
                 let got = unsafe {
                     libc::fcntl(rx.as_raw_fd(), libc::F_SETPIPE_SZ, HOT_PIPE as libc::c_int)
                 };
                 self.grown = got >= HOT_PIPE as libc::c_int;
             }
-            self.lingering = self.grown;
+            self.lingering = true;
         }
     }
 }
@@ -231,14 +235,14 @@ enum Hot {
     Cooled,
     /// The writer closed the pipe (the event loop then sees the EOF too).
     Eof,
-    /// Splicing failed (full disk, unwritable file): the event loop's copy
+    /// Writing failed (full disk, unwritable file): the event loop's copy
     /// path drains and counts what cannot be written. Carries the error of
     /// the first failure of a run, to be logged once.
     Fallback(Option<io::Error>),
 }
 
-/// Takes `rx` out of the event loop and drains it on a thread once per
-/// [`LINGER`] until it cools; returns it registered again.
+/// Takes `rx` out of the event loop and drains it on a thread until it
+/// cools; returns it registered again.
 async fn hot_period(
     rx: pipe::Receiver,
     file: Arc<Mutex<RotatingFile>>,
@@ -262,27 +266,53 @@ async fn hot_period(
     Ok((pipe::Receiver::from_owned_fd(fd)?, how))
 }
 
-/// The hot thread's loop: sleep, then splice all there is.
+/// The hot thread's loop: `cat`, until the stream cools.
 fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
+    use std::os::fd::AsRawFd;
+    let raw = fd.as_raw_fd();
+    let mut buf = vec![0u8; READ_SIZE];
+    let mut window_start = std::time::Instant::now();
+    let mut window_bytes = 0u64;
     loop {
-        std::thread::sleep(LINGER);
-        let mut moved = 0;
-        let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            match file.splice_from(fd.as_fd(), HOT_PIPE) {
-                Splice::Moved(n) => {
-                    moved += n;
-                    if n < HOT_PIPE {
-                        break;
-                    }
-                }
-                Splice::Empty => break,
-                Splice::Eof => return Hot::Eof,
-                Splice::Unsupported => return Hot::Fallback(None),
-                Splice::Failed(e) => return Hot::Fallback(e),
+        // SAFETY: reads into our buffer from the pipe we own (non-blocking).
+        let n = unsafe { libc::read(raw, buf.as_mut_ptr().cast(), buf.len()) };
+        if n > 0 {
+            let n = n as usize;
+            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(e) = f.write(&buf[..n]) {
+                // dropped and counted by the file; the event loop logs it and
+                // goes on draining
+                return Hot::Fallback(Some(e));
             }
+            window_bytes += n as u64;
+            continue;
         }
-        if moved < COOL_BYTES {
+        if n == 0 {
+            return Hot::Eof;
+        }
+        match io::Error::last_os_error().raw_os_error() {
+            Some(libc::EAGAIN) => {}
+            Some(libc::EINTR) => continue,
+            _ => return Hot::Eof,
+        }
+        // the pipe is empty: the stream has cooled unless more comes soon
+        // and the rate holds
+        let now = std::time::Instant::now();
+        if now.duration_since(window_start) >= RATE_WINDOW {
+            if window_bytes < HOT_BYTES {
+                return Hot::Cooled;
+            }
+            window_start = now;
+            window_bytes = 0;
+        }
+        let mut p = libc::pollfd {
+            fd: raw,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd, ours.
+        let r = unsafe { libc::poll(&mut p, 1, COOL_AFTER.as_millis() as libc::c_int) };
+        if r == 0 {
             return Hot::Cooled;
         }
     }

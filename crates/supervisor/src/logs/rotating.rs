@@ -5,15 +5,15 @@
 //! propagate: the data is dropped and counted, and the first failure of a run
 //! of failures is returned once so the caller can log it.
 //!
-//! A regular file is opened without `O_APPEND` (splice(2) refuses append-mode
-//! targets) and every write goes to its current end (`fstat` size), which
-//! appends just the same for all writers in this single-threaded daemon, also
-//! when stdout and stderr of a program name the same file.
+//! Plain writes go through `O_APPEND` (one `write(2)` each, appending even
+//! when the file was truncated or appended to by someone else, as supervisord's
+//! append-mode file does). splice(2) refuses append-mode targets, so a splice
+//! first clears `O_APPEND` (one `fcntl`, only when the previous operation was
+//! a write) and goes to the current end (`fstat` size) instead.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// Removes a full log file without making the writer wait for it: freeing
@@ -91,6 +91,8 @@ pub struct RotatingFile {
     dropped_in_run: u64,
     /// Set when writing works again: how much the failure run dropped.
     recovered: Option<u64>,
+    /// The open file currently has `O_APPEND` set.
+    append: bool,
 }
 
 impl RotatingFile {
@@ -107,6 +109,7 @@ impl RotatingFile {
             failing: false,
             dropped_in_run: 0,
             recovered: None,
+            append: false,
         }
     }
 
@@ -128,20 +131,16 @@ impl RotatingFile {
 
     fn open(&mut self) -> io::Result<&mut File> {
         if self.file.is_none() {
-            let mut f = OpenOptions::new()
-                .write(true)
+            // append mode like supervisord's; also devices and pipes
+            // (/dev/stdout), which are only ever written
+            let f = OpenOptions::new()
+                .append(true)
                 .create(true)
-                .truncate(false)
                 .open(&self.path)?;
             let meta = f.metadata()?;
             self.regular = meta.is_file();
-            if !self.regular {
-                // devices and pipes (/dev/stdout): plain writes, append mode
-                // like supervisord's
-                drop(f);
-                f = OpenOptions::new().append(true).open(&self.path)?;
-            }
             self.size = meta.len();
+            self.append = true;
             self.file = Some(f);
         }
         // just set above when it was None
@@ -153,14 +152,10 @@ impl RotatingFile {
     /// Appends `data`, rotating afterwards if needed. Returns the error only
     /// for the first failure after a success (to log once).
     pub fn write(&mut self, data: &[u8]) -> Option<io::Error> {
-        let res = self.open().and_then(|f| {
-            let meta = f.metadata()?;
-            if meta.is_file() {
-                f.write_all_at(data, meta.len())
-            } else {
-                f.write_all(data)
-            }
-        });
+        let res = match self.open() {
+            Ok(_) => self.set_append(true).and_then(|f| f.write_all(data)),
+            Err(e) => Err(e),
+        };
         match res {
             Ok(()) => self.written(data.len()),
             Err(e) => self.fail(e, data.len()),
@@ -177,10 +172,10 @@ impl RotatingFile {
         if !self.regular {
             return Splice::Unsupported;
         }
-        let Some(file) = self.file.as_ref() else {
-            return Splice::Unsupported;
+        let out = match self.set_append(false) {
+            Ok(file) => file.as_raw_fd(),
+            Err(e) => return Splice::Failed(self.fail(e, 0)),
         };
-        let out = file.as_raw_fd();
         // the current end, like O_APPEND would (splice refuses O_APPEND
         // files); one plain fstat, no statx
         let mut off = match fstat_size(out) {
@@ -215,6 +210,33 @@ impl RotatingFile {
             Some(libc::EINTR) => Splice::Moved(0),
             _ => Splice::Failed(self.fail(e, 0)),
         }
+    }
+
+    /// The open file with `O_APPEND` set or cleared; one `fcntl` only when
+    /// the mode changes (a stream switching between splices and writes).
+    fn set_append(&mut self, on: bool) -> io::Result<&mut File> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("log file not open"))?;
+        if self.append != on {
+            let fd = file.as_raw_fd();
+            // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
+            let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+            if flags < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            let flags = if on {
+                flags | libc::O_APPEND
+            } else {
+                flags & !libc::O_APPEND
+            };
+            if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            self.append = on;
+        }
+        Ok(file)
     }
 
     /// Accounts `n` bytes written: ends a failure run, rotates if due.
@@ -272,8 +294,12 @@ impl RotatingFile {
             // 0 backups: start the file afresh (supervisord truncates it)
             discard(&self.path)?;
         }
-        let f = File::create(&self.path)?;
+        let f = OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&self.path)?;
         self.size = 0;
+        self.append = true;
         self.file = Some(f);
         Ok(())
     }
