@@ -350,17 +350,21 @@ impl Installer {
     ) -> InstallReport {
         let mut first = true;
         loop {
-            let opened = std::fs::OpenOptions::new()
-                .create(true)
-                .append(first)
-                .write(true)
-                .truncate(!first)
-                .open(&plan.part)
-                .and_then(|f| {
-                    let offset = f.metadata()?.len();
-                    let (tee, rd) = crate::pipe::pipe(f, plan.part.clone(), offset)?;
-                    Ok((offset, tee, rd))
-                });
+            // on a blocking thread: a resumed prefix is read and hashed first
+            let part = plan.part.clone();
+            let opened = tokio::task::spawn_blocking(move || {
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(first)
+                    .write(true)
+                    .truncate(!first)
+                    .open(&part)?;
+                let offset = f.metadata()?.len();
+                let (tee, rd) = crate::pipe::pipe(f, part, offset)?;
+                Ok::<_, std::io::Error>((offset, tee, rd))
+            })
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(format!("installer task: {e}"))));
             let (offset, mut tee, rd) = match opened {
                 Ok(x) => x,
                 Err(e) => {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use gwe_package::{
-    check_extracted, extract_reader, signature_path, verify_digest, AppKind, SignatureError,
-    Status, TarballName, TrustedKeys, INSTALL_SCRIPT, SETUP_PY, SUPERVISOR_CONF,
+    check_extracted, extract_reader, extract_reader_prehashed, signature_path, verify_digest,
+    AppKind, SignatureError, Status, TarballName, TrustedKeys, INSTALL_SCRIPT, SETUP_PY,
+    SUPERVISOR_CONF,
 };
 use serde::Serialize;
 
@@ -420,8 +421,12 @@ impl Installer {
                 (r.map_err(|e| archive_err(&run.journal.file, e))?, None)
             }
             Some(stream) => {
+                // hashed by the download side, on the other core
+                let digest = stream.digest();
                 let mut reader = WritingBack::new(stream, &staging);
-                let r = extract_reader(&mut reader, &staging, &self.cfg.limits);
+                let r = extract_reader_prehashed(&mut reader, &staging, &self.cfg.limits, || {
+                    digest.get()
+                });
                 let stream = reader.inner;
                 match (r, stream.download_failure()) {
                     (Ok(x), _) => (x, Some(stream.part.clone())),

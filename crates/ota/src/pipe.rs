@@ -3,6 +3,9 @@
 //! page cache), so the tarball is extracted into the staging directory while it arrives. The
 //! download never waits for the extraction, and no download buffer is held in memory.
 //!
+//! The download side also computes the SHA-256 (of the resumed prefix first, then of every batch
+//! it writes), so hashing and extraction run on two cores instead of one after the other.
+//!
 //! Extracting before the digest is known is safe because the staging directory is not the live
 //! version: the digest and signature are checked when the stream ends, before the staging
 //! directory becomes a versioned app directory, before `install.sh` runs and before anything
@@ -14,6 +17,8 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
+
+use gwe_package::StreamDigest;
 
 /// Bytes gathered before one write to the cache file (and one wake-up of the reader).
 const BATCH: usize = 256 * 1024;
@@ -27,6 +32,8 @@ struct State {
     end: Option<Result<(), String>>,
     /// The reader is gone (the installer refused the tarball or stopped): stop downloading.
     reader_gone: bool,
+    /// SHA-256 (hex) of the whole cache file, set when the download completed.
+    sha256: Option<String>,
 }
 
 #[derive(Default)]
@@ -52,6 +59,7 @@ pub(crate) struct Tee {
     part: PathBuf,
     buf: Vec<u8>,
     written: u64,
+    hasher: StreamDigest,
     shared: Arc<Shared>,
 }
 
@@ -66,9 +74,28 @@ pub(crate) struct StreamIn {
 }
 
 /// A pipe for a download into `part`, whose first `offset` bytes are already there (they are
-/// extracted first). `file` is `part` opened for appending.
+/// hashed now and extracted first). `file` is `part` opened for appending. Blocking: it reads
+/// the prefix.
 pub(crate) fn pipe(file: File, part: PathBuf, offset: u64) -> io::Result<(Tee, StreamIn)> {
-    let reader = File::open(&part)?;
+    let mut reader = File::open(&part)?;
+    let mut hasher = StreamDigest::new();
+    if offset > 0 {
+        let mut prefix = (&mut reader).take(offset);
+        let mut buf = vec![0u8; BATCH];
+        loop {
+            let n = prefix.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        if prefix.limit() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("`{}` is shorter than its resumed part", part.display()),
+            ));
+        }
+    }
     let shared = Arc::new(Shared::default());
     shared.update(|st| st.written = offset);
     Ok((
@@ -77,6 +104,7 @@ pub(crate) fn pipe(file: File, part: PathBuf, offset: u64) -> io::Result<(Tee, S
             part: part.clone(),
             buf: Vec::with_capacity(BATCH),
             written: offset,
+            hasher,
             shared: shared.clone(),
         },
         StreamIn {
@@ -86,6 +114,23 @@ pub(crate) fn pipe(file: File, part: PathBuf, offset: u64) -> io::Result<(Tee, S
             part,
         },
     ))
+}
+
+/// Reads the SHA-256 that the download side computed (see [`StreamIn::digest`]).
+pub(crate) struct DigestOf(Arc<Shared>);
+
+impl DigestOf {
+    /// The digest of the complete download; an error before it completed.
+    pub(crate) fn get(&self) -> io::Result<String> {
+        let st = self
+            .0
+            .state
+            .lock()
+            .map_err(|_| io::Error::other("download state poisoned"))?;
+        st.sha256
+            .clone()
+            .ok_or_else(|| io::Error::other("the download did not complete"))
+    }
 }
 
 fn gone() -> io::Error {
@@ -104,6 +149,7 @@ impl Tee {
         self.file
             .write_all(&self.buf)
             .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", self.part.display())))?;
+        self.hasher.update(&self.buf);
         self.written += self.buf.len() as u64;
         self.buf.clear();
         let written = self.written;
@@ -118,7 +164,11 @@ impl Tee {
     /// The download completed with the expected size: the reader may read to the end.
     pub(crate) async fn finish(mut self) -> io::Result<()> {
         self.push()?;
-        self.shared.update(|st| st.end = Some(Ok(())));
+        let sha = std::mem::take(&mut self.hasher).finish();
+        self.shared.update(|st| {
+            st.sha256 = Some(sha);
+            st.end = Some(Ok(()));
+        });
         Ok(())
     }
 
@@ -169,6 +219,11 @@ impl tokio::io::AsyncWrite for Tee {
 }
 
 impl StreamIn {
+    /// Where to read the download's SHA-256 once the stream has ended.
+    pub(crate) fn digest(&self) -> DigestOf {
+        DigestOf(self.shared.clone())
+    }
+
     /// Why the download failed, when it did.
     pub(crate) fn download_failure(&self) -> Option<String> {
         self.shared
@@ -240,6 +295,7 @@ mod tests {
             .open(&part)
             .unwrap();
         let (mut tee, mut rd) = pipe(file, part.clone(), prefix.len() as u64).unwrap();
+        let digest = rd.digest();
         let reader = std::thread::spawn(move || {
             let mut v = Vec::new();
             rd.read_to_end(&mut v).map(|_| v)
@@ -257,7 +313,17 @@ mod tests {
                 tee.fail("cut".into());
             }
         });
-        (reader.join().unwrap(), std::fs::read(&part).unwrap())
+        let got = reader.join().unwrap();
+        let file = std::fs::read(&part).unwrap();
+        match digest.get() {
+            Ok(sha) => {
+                assert!(finish, "a digest only for a complete download");
+                let want = gwe_package::sha256_reader(&file[..]).unwrap().0;
+                assert_eq!(sha, want, "digest of the whole file");
+            }
+            Err(e) => assert!(!finish, "complete download without a digest: {e}"),
+        }
+        (got, file)
     }
 
     #[test]

@@ -159,7 +159,7 @@ fn finish(
         file,
         name,
         kind,
-        sha256: summary.as_ref().map(|s| s.sha256.clone()),
+        sha256: summary.as_ref().and_then(|s| s.sha256.clone()),
         compressed_bytes: summary.as_ref().map(|s| s.compressed_bytes),
         uncompressed_bytes: summary.as_ref().map(|s| s.uncompressed_bytes),
         entries: summary.as_ref().map(|s| s.entries),
@@ -181,7 +181,7 @@ pub fn check_tarball_reader<R: Read>(
     let mut seen = Seen::default();
     let mut unsafe_count = 0usize;
     let mut safety = CheckLines::default();
-    let result = for_each_entry(reader, limits, |event| {
+    let result = for_each_entry(reader, limits, true, |event| {
         let admitted = match event.verdict {
             Ok(a) => a,
             Err(e) => {

@@ -10,7 +10,8 @@ use sha2::{Digest, Sha256};
 #[derive(Debug)]
 pub struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    /// None: only counting (the caller hashes the same bytes elsewhere).
+    hasher: Option<Sha256>,
     bytes: u64,
 }
 
@@ -19,7 +20,16 @@ impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
+            hasher: Some(Sha256::new()),
+            bytes: 0,
+        }
+    }
+
+    /// Wraps `inner`, counting only.
+    pub(crate) fn counting(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: None,
             bytes: 0,
         }
     }
@@ -31,18 +41,48 @@ impl<R: Read> HashingReader<R> {
 
     /// Reads the rest of the stream (so the digest covers all of it) and returns
     /// the lowercase hex digest and the total byte count.
-    pub fn finish(mut self) -> io::Result<(String, u64)> {
+    pub fn finish(self) -> io::Result<(String, u64)> {
+        let (hex, bytes) = self.finish_maybe()?;
+        Ok((hex.unwrap_or_default(), bytes))
+    }
+
+    /// As [`HashingReader::finish`]; no digest when only counting.
+    pub(crate) fn finish_maybe(mut self) -> io::Result<(Option<String>, u64)> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok((hex::encode(self.hasher.finalize()), self.bytes))
+        Ok((self.hasher.map(|h| hex::encode(h.finalize())), self.bytes))
     }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&buf[..n]);
+        }
         self.bytes += n as u64;
         Ok(n)
+    }
+}
+
+/// SHA-256 of bytes handed over piece by piece (e.g. as a download writes them), for callers
+/// that hash where the bytes are produced rather than through a reader.
+#[derive(Debug, Clone, Default)]
+pub struct StreamDigest(Sha256);
+
+impl StreamDigest {
+    /// A digest of nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds the next bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// The lowercase hex SHA-256 of everything added.
+    pub fn finish(self) -> String {
+        hex::encode(self.0.finalize())
     }
 }
 
@@ -59,6 +99,14 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stream_digest_matches_the_reader() {
+        let mut d = StreamDigest::new();
+        d.update(b"a");
+        d.update(b"bc");
+        assert_eq!(d.finish(), sha256_reader(&b"abc"[..]).unwrap().0);
+    }
 
     #[test]
     fn known_vectors() {

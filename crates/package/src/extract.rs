@@ -69,6 +69,29 @@ pub fn extract_reader<R: Read>(
     staging: &Path,
     limits: &Limits,
 ) -> Result<Extracted, ExtractError> {
+    extract(reader, staging, limits, None)
+}
+
+/// As [`extract_reader`], for a stream whose SHA-256 its producer computes (a download hashed on
+/// the receiving side, so that hashing and extraction run on two cores): `digest` is asked once
+/// the stream has been read to its end, and its answer becomes [`Extracted::sha256`].
+pub fn extract_reader_prehashed<R: Read>(
+    reader: R,
+    staging: &Path,
+    limits: &Limits,
+    digest: impl FnOnce() -> io::Result<String>,
+) -> Result<Extracted, ExtractError> {
+    extract(reader, staging, limits, Some(Box::new(digest)))
+}
+
+type DigestFn<'a> = Box<dyn FnOnce() -> io::Result<String> + 'a>;
+
+fn extract(
+    reader: impl Read,
+    staging: &Path,
+    limits: &Limits,
+    digest: Option<DigestFn<'_>>,
+) -> Result<Extracted, ExtractError> {
     match fs::create_dir(staging) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -77,16 +100,30 @@ pub fn extract_reader<R: Read>(
         Err(e) => return Err(ExtractError::io("create staging directory", staging)(e)),
     }
     let mut cleanup = Cleanup(Some(staging));
-    let summary = for_each_entry(reader, limits, |event| materialize(staging, event, limits))?;
+    let mut buf = vec![0u8; COPY_BUF];
+    let summary = for_each_entry(reader, limits, digest.is_none(), |event| {
+        materialize(staging, event, limits, &mut buf)
+    })?;
+    let sha256 = match (summary.sha256, digest) {
+        (Some(sha), _) => sha,
+        (None, Some(digest)) => {
+            digest().map_err(|e| ExtractError::Corrupt(format!("no digest of the stream: {e}")))?
+        }
+        (None, None) => return Err(ExtractError::Corrupt("no digest of the stream".to_string())),
+    };
     cleanup.0 = None;
     Ok(Extracted {
         staging: staging.to_path_buf(),
-        sha256: summary.sha256,
+        sha256,
         compressed_bytes: summary.compressed_bytes,
         uncompressed_bytes: summary.uncompressed_bytes,
         entries: summary.entries,
     })
 }
+
+/// Copy buffer for entry data: one write per 128 KiB, as `cat` and `tar` use; allocated once
+/// per extraction.
+const COPY_BUF: usize = 128 * 1024;
 
 /// Creates the missing directories of `rel` under `root`; existing ones must be real directories.
 fn make_dirs(root: &Path, rel: &Path, raw: &[u8]) -> Result<(), ExtractError> {
@@ -124,7 +161,12 @@ fn prepare_leaf(root: &Path, rel: &Path, raw: &[u8]) -> Result<PathBuf, ExtractE
     }
 }
 
-fn materialize(root: &Path, event: EntryEvent<'_>, limits: &Limits) -> Result<(), ExtractError> {
+fn materialize(
+    root: &Path,
+    event: EntryEvent<'_>,
+    limits: &Limits,
+    buf: &mut [u8],
+) -> Result<(), ExtractError> {
     let raw = event.raw_path;
     match event.verdict? {
         Admitted::Skip => Ok(()),
@@ -133,20 +175,16 @@ fn materialize(root: &Path, event: EntryEvent<'_>, limits: &Limits) -> Result<()
             let target = prepare_leaf(root, &path, raw)?;
             let mode = normalized_mode(mode);
             // create_new = O_CREAT|O_EXCL: never follows a symlink planted at the target.
-            let file = OpenOptions::new()
+            let mut file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(mode)
                 .open(&target)
                 .map_err(ExtractError::io("create file", &target))?;
-            let mut out = io::BufWriter::new(file);
-            let copied = copy_data(event.data, &mut out, &target, limits)?;
+            let copied = copy_data(event.data, &mut file, &target, limits, buf)?;
             if copied != size {
                 return Err(ExtractError::Truncated);
             }
-            let file = out
-                .into_inner()
-                .map_err(|e| ExtractError::io("write", &target)(e.into_error()))?;
             file.set_permissions(Permissions::from_mode(mode))
                 .map_err(ExtractError::io("set permissions of", &target))
         }
@@ -172,21 +210,29 @@ fn materialize(root: &Path, event: EntryEvent<'_>, limits: &Limits) -> Result<()
 }
 
 /// Copies entry data, telling read errors (archive problems) from write errors (disk problems).
+/// Fills `buf` before each write (entry data arrives in decoder-sized pieces), so a file is
+/// written in few large writes.
 fn copy_data(
     data: &mut dyn Read,
     out: &mut impl io::Write,
     target: &Path,
     limits: &Limits,
+    buf: &mut [u8],
 ) -> Result<u64, ExtractError> {
-    let mut buf = [0u8; 16 * 1024];
     let mut total = 0u64;
     loop {
-        let n = match data.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(classify(e, false, limits)),
-        };
+        let mut n = 0;
+        while n < buf.len() {
+            match data.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(classify(e, false, limits)),
+            }
+        }
+        if n == 0 {
+            return Ok(total);
+        }
         out.write_all(&buf[..n])
             .map_err(ExtractError::io("write", target))?;
         total += n as u64;

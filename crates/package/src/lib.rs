@@ -40,9 +40,9 @@ pub use check::{
     check_extracted, check_tarball, check_tarball_reader, AppKind, TarballReport, INSTALL_SCRIPT,
     MAX_SUPERVISOR_CONF, SETUP_PY, SUPERVISORD_SECTION, SUPERVISOR_CONF,
 };
-pub use digest::{sha256_file, sha256_reader, HashingReader};
+pub use digest::{sha256_file, sha256_reader, HashingReader, StreamDigest};
 pub use error::ExtractError;
-pub use extract::{extract_reader, extract_tarball, Extracted};
+pub use extract::{extract_reader, extract_reader_prehashed, extract_tarball, Extracted};
 pub use limits::Limits;
 pub use name::{NameError, TarballName, MAX_FILE_NAME_LEN, TARBALL_SUFFIX, VERSION_SEPARATOR};
 pub use report::{CheckLine, CheckLines, Status};

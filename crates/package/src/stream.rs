@@ -49,8 +49,8 @@ pub(crate) struct EntryEvent<'a> {
 /// What a complete pass saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Summary {
-    /// SHA-256 (hex) of the whole compressed input.
-    pub sha256: String,
+    /// SHA-256 (hex) of the whole compressed input, unless the caller hashes it.
+    pub sha256: Option<String>,
     /// Size of the compressed input.
     pub compressed_bytes: u64,
     /// Size of the decompressed tar stream.
@@ -73,13 +73,19 @@ pub(crate) fn classify(e: io::Error, tripped: bool, limits: &Limits) -> ExtractE
 }
 
 /// Reads the whole tarball once, calling `on_entry` for each entry; an `Err` from the callback
-/// stops the pass. Limits on entries and decompressed bytes are enforced here.
+/// stops the pass. Limits on entries and decompressed bytes are enforced here. With `hash`
+/// false the SHA-256 is left to the caller (who saw the same bytes elsewhere).
 pub(crate) fn for_each_entry<R: Read>(
     reader: R,
     limits: &Limits,
+    hash: bool,
     mut on_entry: impl FnMut(EntryEvent<'_>) -> Result<(), ExtractError>,
 ) -> Result<Summary, ExtractError> {
-    let mut hashing = HashingReader::new(reader);
+    let mut hashing = if hash {
+        HashingReader::new(reader)
+    } else {
+        HashingReader::counting(reader)
+    };
     let mut buffered = BufReader::with_capacity(64 * 1024, &mut hashing);
     let head = buffered
         .fill_buf()
@@ -145,7 +151,7 @@ pub(crate) fn for_each_entry<R: Read>(
     let uncompressed_bytes = limited.count;
     drop(limited);
     let (sha256, compressed_bytes) = hashing
-        .finish()
+        .finish_maybe()
         .map_err(|e| ExtractError::Corrupt(e.to_string()))?;
     Ok(Summary {
         sha256,
