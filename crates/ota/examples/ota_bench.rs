@@ -16,13 +16,24 @@ use gwe_device_client::wire::ActivateRequest;
 use gwe_device_client::{ClientConfig, DeviceClient};
 use gwe_ota::{InstallItem, Installer, OtaConfig};
 
-fn peak_rss_kib() -> i64 {
+fn usage() -> libc::rusage {
     // SAFETY: getrusage fills the struct we pass.
     unsafe {
         let mut u: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut u);
-        u.ru_maxrss
+        u
     }
+}
+
+fn peak_rss_kib() -> i64 {
+    usage().ru_maxrss
+}
+
+/// User + system CPU time of the process so far (all threads), ms.
+fn cpu_ms() -> i64 {
+    let u = usage();
+    let ms = |t: libc::timeval| t.tv_sec * 1000 + t.tv_usec / 1000;
+    ms(u.ru_utime) + ms(u.ru_stime)
 }
 
 fn client(server: &str, cik: Option<&str>) -> Result<DeviceClient, String> {
@@ -66,6 +77,7 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 sha256: None,
             };
             let t0 = Instant::now();
+            let cpu0 = cpu_ms();
             let r = inst.fetch_and_install(&c, &item, None).await;
             if !r.ok() {
                 return Err(r.summary());
@@ -81,8 +93,9 @@ async fn run(args: Vec<String>) -> Result<(), String> {
                 last = at;
             }
             println!(
-                "{{\"phases_ms\": \"{phases}\", \"total_ms\": {}, \"peak_rss_kib\": {}, \"sha256\": \"{}\"}}",
+                "{{\"phases_ms\": \"{phases}\", \"total_ms\": {}, \"cpu_ms\": {}, \"peak_rss_kib\": {}, \"sha256\": \"{}\"}}",
                 t0.elapsed().as_millis(),
+                cpu_ms() - cpu0,
                 peak_rss_kib(),
                 r.sha256.unwrap_or_default()
             );

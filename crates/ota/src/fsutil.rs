@@ -87,11 +87,14 @@ fn open_nofollow(path: &Path) -> io::Result<File> {
 
 /// Starts the writeback of what was written under `root` since the last call, without waiting
 /// for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that the disk works while the download
-/// and extraction go on and the final [`sync_tree`] has little left to wait for.
+/// and extraction go on and the final [`sync_tree`] has little left to wait for. What was handed
+/// to writeback at the call before is let go of from the page cache (clean pages only), so that
+/// installing a large app neither floods a small gateway's memory nor evicts what the running
+/// apps use, and the extraction reuses its own pages.
 #[derive(Debug, Default)]
 pub(crate) struct EarlyWriteback {
-    /// Bytes of each file already handed to writeback.
-    started: std::collections::HashMap<PathBuf, u64>,
+    /// Per file: bytes handed to writeback, and bytes let go of from the page cache.
+    started: std::collections::HashMap<PathBuf, (u64, u64)>,
     /// Set when the tree has too many entries for repeated walks to be cheap.
     off: bool,
 }
@@ -125,9 +128,21 @@ impl EarlyWriteback {
             } else if t.is_file() {
                 let len = e.metadata()?.len();
                 let path = e.path();
-                let from = self.started.get(&path).copied().unwrap_or(0);
+                let (from, dropped) = self.started.get(&path).copied().unwrap_or((0, 0));
                 if len > from {
                     let f = open_nofollow(&path)?;
+                    if from > dropped {
+                        // SAFETY: a descriptor we own. Advice only: pages still dirty or
+                        // under writeback stay.
+                        unsafe {
+                            libc::posix_fadvise(
+                                f.as_raw_fd(),
+                                dropped as libc::off_t,
+                                (from - dropped) as libc::off_t,
+                                libc::POSIX_FADV_DONTNEED,
+                            );
+                        }
+                    }
                     // SAFETY: a descriptor we own; the range is within the file.
                     let rc = unsafe {
                         libc::sync_file_range(
@@ -140,7 +155,7 @@ impl EarlyWriteback {
                     if rc != 0 {
                         return Err(io::Error::last_os_error());
                     }
-                    self.started.insert(path, len);
+                    self.started.insert(path, (len, from));
                 }
             }
         }

@@ -3,6 +3,11 @@
 //! page cache), so the tarball is extracted into the staging directory while it arrives. The
 //! download never waits for the extraction, and no download buffer is held in memory.
 //!
+//! The cache file goes to disk as it arrives (writeback started every 8 MiB), as a resume
+//! after a power cut needs, and the pages the extraction has read are dropped from the page
+//! cache once written: a 100 MB download then occupies a few MiB of page cache, not 100 MB (a
+//! gateway has 64 MB of RAM), and its pages are reused for the extracted files.
+//!
 //! The download side also computes the SHA-256 (of the resumed prefix first, then of every batch
 //! it writes), so hashing and extraction run on two cores instead of one after the other.
 //!
@@ -22,6 +27,10 @@ use gwe_package::StreamDigest;
 
 /// Bytes gathered before one write to the cache file (and one wake-up of the reader).
 const BATCH: usize = 256 * 1024;
+/// The cache file's writeback is started every this many bytes, and the reader lets go of
+/// the pages it has read, this far behind it.
+const WRITEBACK_EVERY: u64 = 8 << 20;
+const DROP_BEHIND: u64 = 16 << 20;
 
 /// What the two halves share: how far the cache file is written, and how the download ended.
 #[derive(Default)]
@@ -59,6 +68,8 @@ pub(crate) struct Tee {
     part: PathBuf,
     buf: Vec<u8>,
     written: u64,
+    /// Where the last writeback started (bytes before it are under way or on disk).
+    flushed: u64,
     hasher: StreamDigest,
     shared: Arc<Shared>,
 }
@@ -68,6 +79,8 @@ pub(crate) struct Tee {
 pub(crate) struct StreamIn {
     file: File,
     pos: u64,
+    /// Up to here the page cache has been let go of.
+    dropped: u64,
     shared: Arc<Shared>,
     /// The cache file the download is teed into.
     pub(crate) part: PathBuf,
@@ -104,12 +117,14 @@ pub(crate) fn pipe(file: File, part: PathBuf, offset: u64) -> io::Result<(Tee, S
             part: part.clone(),
             buf: Vec::with_capacity(BATCH),
             written: offset,
+            flushed: offset,
             hasher,
             shared: shared.clone(),
         },
         StreamIn {
             file: reader,
             pos: 0,
+            dropped: 0,
             shared,
             part,
         },
@@ -151,6 +166,20 @@ impl Tee {
             .map_err(|e| io::Error::new(e.kind(), format!("`{}`: {e}", self.part.display())))?;
         self.hasher.update(&self.buf);
         self.written += self.buf.len() as u64;
+        if self.written - self.flushed >= WRITEBACK_EVERY {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a descriptor we own; the range was just written. Best effort: without
+            // it the kernel writes the file back later.
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    self.flushed as libc::off64_t,
+                    (self.written - self.flushed) as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+            self.flushed = self.written;
+        }
         self.buf.clear();
         let written = self.written;
         self.shared.update(|st| st.written = written);
@@ -277,6 +306,21 @@ impl Read for StreamIn {
             ));
         }
         self.pos += n as u64;
+        if self.pos >= self.dropped + DROP_BEHIND + WRITEBACK_EVERY {
+            use std::os::fd::AsRawFd;
+            let upto = self.pos - DROP_BEHIND;
+            // SAFETY: a descriptor we own. Only clean pages go (written back by now, else
+            // kept): nothing is lost, the file stays whole on disk for a resume.
+            unsafe {
+                libc::posix_fadvise(
+                    self.file.as_raw_fd(),
+                    self.dropped as libc::off_t,
+                    (upto - self.dropped) as libc::off_t,
+                    libc::POSIX_FADV_DONTNEED,
+                );
+            }
+            self.dropped = upto;
+        }
         Ok(n)
     }
 }

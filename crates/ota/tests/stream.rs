@@ -455,3 +455,72 @@ async fn a_digest_mismatch_is_never_activated() {
     assert_eq!(r.result, InstallResult::Installed, "{}", r.summary());
     assert_eq!(marker_lines(&s.marker), ["installed 1", "installed 2"]);
 }
+
+/// A download large enough that the cache file's pages are written back and dropped behind the
+/// extraction (and the extracted payload's too) is cut after 30 MiB: the next try resumes from
+/// the cache file, whose dropped pages come back from the disk, hashes its prefix, and installs
+/// a byte-identical payload with the right digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_download_cut_after_its_pages_were_dropped_resumes_whole() {
+    let s = setup().await;
+    let big = noise(34 << 20, 99);
+    let v2 = tarball(
+        &s.pkgs,
+        "app.v2.tar.gz",
+        vec![
+            install_sh(&format!(
+                "echo \"installed $APP_VERSION\" >> '{}'",
+                s.marker.display()
+            )),
+            Entry::File("payload.bin", 0o644, big.clone()),
+        ],
+    );
+    upload(&s.hub, &v2, "").await;
+    let relay = relay(s.hub.addr, 30 << 20).await;
+    let once = device(&s.hub, relay.addr, "gw-big", 1).await;
+    relay.then_refuse.store(true, Ordering::SeqCst);
+    relay.cuts.store(1, Ordering::SeqCst);
+    let r = s
+        .inst
+        .fetch_and_install(&once, &item("app.v2.tar.gz", None), None)
+        .await;
+    assert_eq!(r.result, InstallResult::Failed, "{}", r.summary());
+    assert_eq!(r.error.as_ref().unwrap().kind, FailureKind::Fetch, "{r:?}");
+    let kept = std::fs::metadata(part(&s.root, "app.v2.tar.gz"))
+        .expect("the partial download is kept")
+        .len();
+    assert!(kept >= 28 << 20, "kept {kept} bytes");
+    let tarball_bytes = std::fs::read(&v2).unwrap();
+    assert_eq!(
+        std::fs::read(part(&s.root, "app.v2.tar.gz")).unwrap(),
+        tarball_bytes[..kept as usize],
+        "the cache file holds exactly what arrived"
+    );
+
+    relay.then_refuse.store(false, Ordering::SeqCst);
+    relay.refusing.store(false, Ordering::SeqCst);
+    let r = s
+        .inst
+        .fetch_and_install(&once, &item("app.v2.tar.gz", None), None)
+        .await;
+    assert_eq!(r.result, InstallResult::Installed, "{}", r.summary());
+    assert_eq!(
+        r.sha256.as_deref(),
+        Some(gwe_package::sha256_file(&v2).unwrap().as_str())
+    );
+    assert!(
+        relay
+            .ranges
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(&format!("bytes={kept}-"))),
+        "resumed from the cache file: {:?}",
+        relay.ranges.lock().unwrap()
+    );
+    assert!(
+        std::fs::read(s.root.join("apps/app/current/payload.bin")).unwrap() == big,
+        "installed payload differs"
+    );
+    assert_eq!(marker_lines(&s.marker), ["installed 1", "installed 2"]);
+}
