@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Log capture throughput of `gwe supervisord` against `| cat > file`, interleaved run by run (the
+# anchor script measures all its baselines first and the daemon after them; on a VM whose memory
+# and page cache state drift, interleaving compares like with like). Workload as the anchor's
+# logtp test: 1 GiB of 100-byte lines from `yes | head -c`, stdout_logfile with maxbytes=50MB and
+# 2 backups; MB/s from the child's own start and end timestamps.
+# Usage: bench/capture_interleaved.sh RUNS BIN_DIR...
+#   each BIN_DIR holds `gwe` and `gwe-supervisord` as shipped (bench/supervisor_bench.sh builds
+#   them into SCRATCH/bin); several compare builds, each started afresh in every run.
+set -euo pipefail
+runs=$1; shift
+bins=(); for b in "$@"; do bins+=("$(realpath "$b")"); done
+work=$(mktemp -d)
+cleanup() {
+    for b in "${bins[@]}"; do "$b/gwe" ctl -c "$work/s.conf" shutdown >/dev/null 2>&1 || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+mkdir -p "$work/childlogs"
+gen="yes $(printf 'x%.0s' $(seq 1 99)) | head -c 1073741824"
+{ echo "date +%s%N > $work/t_start"; echo "$gen"; echo "date +%s%N > $work/t_end"; } > "$work/bigout.sh"
+cat > "$work/s.conf" <<EOC
+[unix_http_server]
+file=$work/s.sock
+[supervisord]
+logfile=$work/supervisord.log
+pidfile=$work/s.pid
+childlogdir=$work/childlogs
+[supervisorctl]
+serverurl=unix://$work/s.sock
+[program:bigout]
+command=/bin/sh $work/bigout.sh
+autostart=false
+startsecs=0
+autorestart=false
+stdout_logfile=$work/bigout.log
+stdout_logfile_maxbytes=50MB
+stdout_logfile_backups=2
+EOC
+mb() { python3 -c "import sys; print('%.0f' % (1073741824 / (int(sys.argv[2]) - int(sys.argv[1])) * 1e9 / 1e6))" "$1" "$2"; }
+rows=()
+for r in $(seq 1 "$runs"); do
+    s=$(date +%s%N); bash -c "$gen | cat > $work/out"; e=$(date +%s%N)
+    rm -f "$work/out"; sync
+    row=$(mb "$s" "$e"); line="run $r: | cat > file $row MB/s"
+    for b in "${bins[@]}"; do
+        "$b/gwe" supervisord -c "$work/s.conf"
+        for _ in $(seq 1 100); do [ -S "$work/s.sock" ] && break; sleep 0.05; done
+        rm -f "$work/t_end"
+        "$b/gwe" ctl -c "$work/s.conf" start bigout >/dev/null
+        while [ ! -s "$work/t_end" ]; do sleep 0.05; done
+        g=$(mb "$(cat "$work/t_start")" "$(cat "$work/t_end")")
+        sleep 0.3
+        "$b/gwe" ctl -c "$work/s.conf" shutdown >/dev/null
+        for _ in $(seq 1 100); do [ -S "$work/s.sock" ] || break; sleep 0.05; done
+        rm -f "$work"/bigout.log*; sync
+        row="$row $g"; line="$line, $b $g MB/s"
+    done
+    echo "$line"
+    rows+=("$row")
+done
+printf '%s\n' "${rows[@]}" | python3 -c '
+import sys, statistics as st
+names = sys.argv[1:]
+rows = [list(map(int, l.split())) for l in sys.stdin if l.strip()]
+cat = [r[0] for r in rows]
+print("| cat > file      median %5d MB/s [%d-%d]" % (st.median(cat), min(cat), max(cat)))
+for i, n in enumerate(names, 1):
+    v = [r[i] for r in rows]; q = [r[i] / r[0] for r in rows]
+    print("%-40s median %5d MB/s [%d-%d]; per run / cat: median %.2f [%.2f-%.2f]" % (n, st.median(v), min(v), max(v), st.median(q), min(q), max(q)))
+' "${bins[@]}"

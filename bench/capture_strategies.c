@@ -1,0 +1,151 @@
+/* Capture strategies for a fast child's stdout, side by side with `cat` (bench/capture_strategies.sh).
+ *
+ * Usage: capture_strategies MODE ROTATION DIR   (stdin: the pipe from the writer)
+ *   MODE      rw      blocking 128 KiB read + write (what cat does)
+ *             poll    non-blocking 128 KiB read + write, poll() only when the pipe is empty
+ *                     (what gwe's hot capture thread does)
+ *             batch   as poll, but reads gather in a 1 MiB buffer that is written when full or
+ *                     when the pipe is empty (fewer, larger writes into the page cache)
+ *             big     as batch, but written only when the 1 MiB buffer is full or the pipe has
+ *                     stayed empty for 2 ms: every write is 1 MiB while the stream is fast, so
+ *                     the page cache takes it in large folios (cheaper to fill and to free)
+ *             splice  non-blocking splice pipe -> file, poll() when empty (gwe's event-loop path)
+ *             splice2 splice pipe -> private pipe (no copy), then private pipe -> file
+ *   ROTATION  none | inline (at 50 MB: unlink .2, .1 -> .2, log -> .1, new log)
+ *             | thread (the unlink on a short-lived thread, as gwe does) | keep (rotate, never unlink)
+ * The pipe is grown to 1 MiB, as gwe grows a hot stream's pipe.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAXBYTES (50LL * 1000 * 1000)
+static char buf[128 * 1024];
+static char big[1 << 20];
+
+static void *unlinker(void *p) { unlink((char *)p); free(p); return NULL; }
+
+static int rotate(const char *dir, const char *how, int fd) {
+    char log[4096], b1[4096], b2[4096], doomed[4096];
+    static int seq;
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    snprintf(b1, sizeof b1, "%s/out.log.1", dir);
+    snprintf(b2, sizeof b2, "%s/out.log.2", dir);
+    close(fd);
+    if (!strcmp(how, "inline")) {
+        unlink(b2);
+    } else {
+        snprintf(doomed, sizeof doomed, "%s/out.log.2.discarded-%d", dir, seq++);
+        if (rename(b2, doomed) == 0 && !strcmp(how, "thread")) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, unlinker, strdup(doomed)) == 0) pthread_detach(t);
+        }
+    }
+    rename(b1, b2);
+    rename(log, b1);
+    return open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+}
+
+static void wait_readable(void) {
+    struct pollfd p = {0, POLLIN, 0};
+    poll(&p, 1, 20);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) { fprintf(stderr, "usage: %s MODE ROTATION DIR\n", argv[0]); return 2; }
+    const char *mode = argv[1], *how = argv[2], *dir = argv[3];
+    int rotating = strcmp(how, "none") != 0;
+    fcntl(0, F_SETPIPE_SZ, 1 << 20);
+    if (strcmp(mode, "rw")) fcntl(0, F_SETFL, O_NONBLOCK);
+    int splicing = !strncmp(mode, "splice", 6);
+    char log[4096];
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    /* splice refuses O_APPEND files */
+    int fd = open(log, O_WRONLY | O_CREAT | (splicing ? O_TRUNC : O_APPEND), 0644);
+    int priv[2] = {-1, -1};
+    if (!strcmp(mode, "splice2")) { if (pipe(priv)) return 1; fcntl(priv[0], F_SETPIPE_SZ, 1 << 20); }
+    long long size = 0;
+    for (;;) {
+        ssize_t n;
+        if (!strcmp(mode, "big")) {
+            static size_t have;
+            n = read(0, big + have, sizeof big - have);
+            int err = errno;
+            if (n > 0) {
+                have += n;
+                size += n;
+                if (have < sizeof big) continue;
+            }
+            int quiet = 0;
+            if (n < 0 && err == EAGAIN) {
+                struct pollfd p = {0, POLLIN, 0};
+                quiet = poll(&p, 1, have > 0 ? 2 : 20) == 0;
+                if (!quiet) continue;
+            }
+            if (have > 0 && (n >= 0 || quiet)) {
+                if (write(fd, big, have) != (ssize_t)have) { perror("write"); return 1; }
+                have = 0;
+                if (rotating && size >= MAXBYTES) { fd = rotate(dir, how, fd); size = 0; }
+            }
+            if (n > 0 || quiet) continue;
+            if (n == 0) break;
+            if (err == EINTR || err == EAGAIN) continue;
+            errno = err;
+            perror("read");
+            return 1;
+        } else if (!strcmp(mode, "batch")) {
+            static size_t have;
+            n = read(0, big + have, sizeof big - have);
+            int err = errno;
+            if (n > 0) {
+                have += n;
+                size += n;
+                if (have < sizeof big) continue;
+            }
+            if (have > 0 && (n >= 0 || err == EAGAIN)) {
+                if (write(fd, big, have) != (ssize_t)have) { perror("write"); return 1; }
+                have = 0;
+                if (rotating && size >= MAXBYTES) { fd = rotate(dir, how, fd); size = 0; }
+            }
+            if (n > 0) continue;
+            if (n == 0) break;
+            if (err == EAGAIN) { wait_readable(); continue; }
+            if (err == EINTR) continue;
+            errno = err;
+            perror("read");
+            return 1;
+        } else if (!splicing) {
+            n = read(0, buf, sizeof buf);
+            if (n > 0 && write(fd, buf, n) != n) { perror("write"); return 1; }
+        } else if (priv[0] < 0) {
+            n = splice(0, NULL, fd, NULL, 1 << 20, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        } else {
+            n = splice(0, NULL, priv[1], NULL, 1 << 20, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+            for (ssize_t left = n; left > 0;) {
+                ssize_t k = splice(priv[0], NULL, fd, NULL, left, SPLICE_F_MOVE);
+                if (k <= 0) { perror("splice"); return 1; }
+                left -= k;
+            }
+        }
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EAGAIN) { wait_readable(); continue; }
+            if (errno == EINTR) continue;
+            perror("read");
+            return 1;
+        }
+        size += n;
+        if (rotating && size >= MAXBYTES) {
+            if (splicing) { close(fd); fd = -1; }
+            fd = rotate(dir, how, fd);
+            size = 0;
+        }
+    }
+    return 0;
+}
