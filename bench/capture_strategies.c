@@ -73,7 +73,8 @@ int main(int argc, char **argv) {
     long long size = 0;
     for (;;) {
         ssize_t n;
-        if (!strcmp(mode, "big")) {
+        if (!strcmp(mode, "batch") || !strcmp(mode, "big")) {
+            int full_only = !strcmp(mode, "big");
             static size_t have;
             n = read(0, big + have, sizeof big - have);
             int err = errno;
@@ -82,31 +83,10 @@ int main(int argc, char **argv) {
                 size += n;
                 if (have < sizeof big) continue;
             }
-            int quiet = 0;
-            if (n < 0 && err == EAGAIN) {
+            if (n < 0 && err == EAGAIN && full_only && have > 0) {
+                /* big: write early only when the pipe stays empty for 2 ms */
                 struct pollfd p = {0, POLLIN, 0};
-                quiet = poll(&p, 1, have > 0 ? 2 : 20) == 0;
-                if (!quiet) continue;
-            }
-            if (have > 0 && (n >= 0 || quiet)) {
-                if (write(fd, big, have) != (ssize_t)have) { perror("write"); return 1; }
-                have = 0;
-                if (rotating && size >= MAXBYTES) { fd = rotate(dir, how, fd); size = 0; }
-            }
-            if (n > 0 || quiet) continue;
-            if (n == 0) break;
-            if (err == EINTR || err == EAGAIN) continue;
-            errno = err;
-            perror("read");
-            return 1;
-        } else if (!strcmp(mode, "batch")) {
-            static size_t have;
-            n = read(0, big + have, sizeof big - have);
-            int err = errno;
-            if (n > 0) {
-                have += n;
-                size += n;
-                if (have < sizeof big) continue;
+                if (poll(&p, 1, 2) != 0) continue;
             }
             if (have > 0 && (n >= 0 || err == EAGAIN)) {
                 if (write(fd, big, have) != (ssize_t)have) { perror("write"); return 1; }

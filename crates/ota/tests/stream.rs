@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use common::hub::*;
 use common::*;
+use gwe_device_client::DeviceClient;
 use gwe_ota::{FailureKind, InstallItem, InstallResult, Installer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -184,6 +185,53 @@ fn app_dirs(root: &Path) -> Vec<String> {
     v
 }
 
+/// One try through `relay` that is cut once and then refused: a fetch failure that keeps what
+/// arrived in the cache file. Returns the cache file's length.
+async fn cut_try(s: &Setup, relay: &Relay, client: &DeviceClient, tarball: &Path) -> u64 {
+    let name = tarball.file_name().unwrap().to_str().unwrap();
+    relay.ranges.lock().unwrap().clear();
+    relay.then_refuse.store(true, Ordering::SeqCst);
+    relay.cuts.store(1, Ordering::SeqCst);
+    let r = s
+        .inst
+        .fetch_and_install(client, &item(name, None), None)
+        .await;
+    assert_eq!(r.result, InstallResult::Failed, "{}", r.summary());
+    assert_eq!(r.error.as_ref().unwrap().kind, FailureKind::Fetch, "{r:?}");
+    let kept = std::fs::metadata(part(&s.root, name))
+        .expect("the partial download is kept")
+        .len();
+    assert!(kept > 0 && kept < std::fs::metadata(tarball).unwrap().len());
+    kept
+}
+
+/// The next try with the relay open again: installed with the tarball's digest, the download
+/// resumed from the `kept` bytes of the cache file.
+async fn resumed_try(s: &Setup, relay: &Relay, client: &DeviceClient, tarball: &Path, kept: u64) {
+    let name = tarball.file_name().unwrap().to_str().unwrap();
+    relay.then_refuse.store(false, Ordering::SeqCst);
+    relay.refusing.store(false, Ordering::SeqCst);
+    let r = s
+        .inst
+        .fetch_and_install(client, &item(name, None), None)
+        .await;
+    assert_eq!(r.result, InstallResult::Installed, "{}", r.summary());
+    assert_eq!(
+        r.sha256.as_deref(),
+        Some(gwe_package::sha256_file(tarball).unwrap().as_str())
+    );
+    assert!(
+        relay
+            .ranges
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(&format!("bytes={kept}-"))),
+        "resumed from the cache file: {:?}",
+        relay.ranges.lock().unwrap()
+    );
+}
+
 struct Setup {
     _t: tempfile::TempDir,
     pkgs: PathBuf,
@@ -278,19 +326,7 @@ async fn a_cut_download_resumes_in_the_same_try_and_from_the_cache_file() {
     let v3 = big_app(&s.pkgs, "3", &s.marker);
     upload(&s.hub, &v3, "").await;
     let once = device(&s.hub, relay.addr, "gw-cut-once", 1).await;
-    relay.ranges.lock().unwrap().clear();
-    relay.then_refuse.store(true, Ordering::SeqCst);
-    relay.cuts.store(1, Ordering::SeqCst);
-    let r = s
-        .inst
-        .fetch_and_install(&once, &item("app.v3.tar.gz", None), None)
-        .await;
-    assert_eq!(r.result, InstallResult::Failed, "{}", r.summary());
-    assert_eq!(r.error.as_ref().unwrap().kind, FailureKind::Fetch, "{r:?}");
-    let kept = std::fs::metadata(part(&s.root, "app.v3.tar.gz"))
-        .expect("the partial download is kept")
-        .len();
-    assert!(kept > 0 && kept < std::fs::metadata(&v3).unwrap().len());
+    let kept = cut_try(&s, &relay, &once, &v3).await;
     assert_eq!(
         current(&s.root, "app").as_deref().map(|c| &c[..2]),
         Some("2-")
@@ -304,27 +340,7 @@ async fn a_cut_download_resumes_in_the_same_try_and_from_the_cache_file() {
     assert!(app_dirs(&s.root)[0].starts_with("2-"));
     assert_eq!(marker_lines(&s.marker), ["installed 1", "installed 2"]);
 
-    relay.then_refuse.store(false, Ordering::SeqCst);
-    relay.refusing.store(false, Ordering::SeqCst);
-    let r = s
-        .inst
-        .fetch_and_install(&once, &item("app.v3.tar.gz", None), None)
-        .await;
-    assert_eq!(r.result, InstallResult::Installed, "{}", r.summary());
-    assert_eq!(
-        r.sha256.as_deref(),
-        Some(gwe_package::sha256_file(&v3).unwrap().as_str())
-    );
-    assert!(
-        relay
-            .ranges
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(&format!("bytes={kept}-"))),
-        "resumed from the cache file: {:?}",
-        relay.ranges.lock().unwrap()
-    );
+    resumed_try(&s, &relay, &once, &v3, kept).await;
     assert_eq!(
         std::fs::read(s.root.join("apps/app/current/payload.bin")).unwrap(),
         payload("3")
@@ -478,46 +494,14 @@ async fn a_large_download_cut_after_its_pages_were_dropped_resumes_whole() {
     upload(&s.hub, &v2, "").await;
     let relay = relay(s.hub.addr, 30 << 20).await;
     let once = device(&s.hub, relay.addr, "gw-big", 1).await;
-    relay.then_refuse.store(true, Ordering::SeqCst);
-    relay.cuts.store(1, Ordering::SeqCst);
-    let r = s
-        .inst
-        .fetch_and_install(&once, &item("app.v2.tar.gz", None), None)
-        .await;
-    assert_eq!(r.result, InstallResult::Failed, "{}", r.summary());
-    assert_eq!(r.error.as_ref().unwrap().kind, FailureKind::Fetch, "{r:?}");
-    let kept = std::fs::metadata(part(&s.root, "app.v2.tar.gz"))
-        .expect("the partial download is kept")
-        .len();
+    let kept = cut_try(&s, &relay, &once, &v2).await;
     assert!(kept >= 28 << 20, "kept {kept} bytes");
-    let tarball_bytes = std::fs::read(&v2).unwrap();
     assert_eq!(
         std::fs::read(part(&s.root, "app.v2.tar.gz")).unwrap(),
-        tarball_bytes[..kept as usize],
+        std::fs::read(&v2).unwrap()[..kept as usize],
         "the cache file holds exactly what arrived"
     );
-
-    relay.then_refuse.store(false, Ordering::SeqCst);
-    relay.refusing.store(false, Ordering::SeqCst);
-    let r = s
-        .inst
-        .fetch_and_install(&once, &item("app.v2.tar.gz", None), None)
-        .await;
-    assert_eq!(r.result, InstallResult::Installed, "{}", r.summary());
-    assert_eq!(
-        r.sha256.as_deref(),
-        Some(gwe_package::sha256_file(&v2).unwrap().as_str())
-    );
-    assert!(
-        relay
-            .ranges
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|l| l.contains(&format!("bytes={kept}-"))),
-        "resumed from the cache file: {:?}",
-        relay.ranges.lock().unwrap()
-    );
+    resumed_try(&s, &relay, &once, &v2, kept).await;
     assert!(
         std::fs::read(s.root.join("apps/app/current/payload.bin")).unwrap() == big,
         "installed payload differs"
