@@ -130,6 +130,15 @@ fn default_config() -> Option<PathBuf> {
 /// subcommand name and is skipped. Exit codes as supervisord: 0, or 2 for a
 /// usage, configuration or start-up error.
 pub fn main(args: Vec<OsString>) -> ExitCode {
+    let progname = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "supervisord".into());
+    // supervisord's `usage()`: the error, then where help is
+    let refuse = |msg: &dyn std::fmt::Display| {
+        eprintln!("Error: {msg}\nFor help, use {progname} -h");
+        ExitCode::from(2)
+    };
     let (mut opts, config) = match parse(args.into_iter().skip(1)) {
         Ok(Parsed::Run(o, c)) => (o, c),
         Ok(Parsed::Help) => {
@@ -146,16 +155,12 @@ pub fn main(args: Vec<OsString>) -> ExitCode {
         }
     };
     let Some(config) = config.or_else(default_config) else {
-        eprintln!("Error: No config file found at default paths; use the -c option to specify a config file at a different path");
-        return ExitCode::from(2);
+        return refuse(&"No config file found at default paths; use the -c option to specify a config file at a different path");
     };
     opts.config = config;
     match daemon::run(opts) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("Error: {e}");
-            ExitCode::from(2)
-        }
+        Err(e) => refuse(&e),
     }
 }
 

@@ -49,7 +49,7 @@
 //!   (supervisord strips each read alone). See [`logs::ansi`].
 //! - `[supervisord] user` is switched to before the fork, limits, logs and
 //!   sockets, with supervisord's messages; a start refused for it prints
-//!   `Error: ...` and exits 2, without supervisord's `For help` line.
+//!   `Error: ...` and supervisord's `For help, use PROG -h` line, and exits 2.
 //! - Not supported: event listeners and events (`*_events_enabled`,
 //!   `*_capture_maxbytes`), `sendRemoteCommEvent` (accepted, no effect).
 //!

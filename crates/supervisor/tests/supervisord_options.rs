@@ -333,7 +333,14 @@ fn user_option_as_non_root_for_another_user_refuses_to_start() {
     let status = cmd.status().unwrap();
     let out = std::fs::read_to_string(dir.path().join("daemon.out")).unwrap();
     assert_eq!(status.code(), Some(2), "{out}");
-    assert_eq!(out, "Error: Can't drop privilege as nonroot user\n");
+    // supervisord's usage(): the error, then where help is
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(lines[0], "Error: Can't drop privilege as nonroot user");
+    assert!(
+        lines[1].starts_with("For help, use ") && lines[1].ends_with(" -h"),
+        "{out}"
+    );
     // refused before anything was opened
     assert!(!dir.path().join("supervisord.log").exists());
     assert!(!dir.path().join("supervisor.sock").exists());
