@@ -283,6 +283,7 @@ async fn serve(
             &config.supervisord.identifier,
         );
     }
+    remove_stale_discards(&config);
     write_pidfile(&pidfile)?;
     log.info(&format!(
         "supervisord started with pid {}",
@@ -477,5 +478,25 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Rotated-out logs that a killed daemon had renamed away but not yet deleted.
+fn remove_stale_discards(config: &Config) {
+    use crate::config::LogTarget;
+    let logs = config
+        .groups
+        .iter()
+        .flat_map(|g| &g.processes)
+        .flat_map(|p| {
+            [&p.stdout, &p.stderr]
+                .into_iter()
+                .filter_map(|lc| match &lc.target {
+                    LogTarget::File(path) => Some(path.clone()),
+                    _ => None,
+                })
+        });
+    for log in logs.chain(config.supervisord.logfile.clone()) {
+        crate::logs::rotating::remove_stale_discards(&log);
     }
 }

@@ -310,6 +310,23 @@ fn a_burst_then_a_quiet_line_arrives_whole_and_in_order() {
 }
 
 #[test]
+fn rotated_out_logs_a_killed_daemon_left_are_removed_at_start() {
+    // a daemon killed between renaming the oldest backup away and unlinking it
+    // leaves `<log>.N.discarded-<pid>-<n>`; the next start removes it
+    let d = Daemon::start(
+        "[program:p]\ncommand = /bin/sleep 1000\nstartsecs = 0\n\
+         stdout_logfile = {dir}/p.log\nstdout_logfile_maxbytes = 1KB\nstdout_logfile_backups = 1\n",
+        |dir| {
+            std::fs::write(dir.join("p.log.1.discarded-1-0"), "old").unwrap();
+            std::fs::write(dir.join("other.log.discarded-1-0"), "not ours").unwrap();
+        },
+    );
+    d.wait_state("p", "RUNNING");
+    assert!(!d.path("p.log.1.discarded-1-0").exists());
+    assert!(d.path("other.log.discarded-1-0").exists());
+}
+
+#[test]
 fn a_hot_stream_still_rotates_by_maxbytes() {
     let d = Daemon::start(
         "[program:hot]\ncommand = {dir}/hot.sh\nstartsecs = 0\nautorestart = false\n\
@@ -331,7 +348,7 @@ fn a_hot_stream_still_rotates_by_maxbytes() {
             .then_some(())
     });
     // a rotation happens after the write that reaches maxbytes, so a backup
-    // holds at least 4 MiB and at most one splice (the 1 MiB pipe) more
+    // holds at least 4 MiB and at most one write (128 KiB) more
     for n in [1, 2] {
         let len = std::fs::metadata(d.path(&format!("hot.log.{n}")))
             .unwrap()

@@ -43,6 +43,26 @@ fn discard(p: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Removes what [`discard`] left next to `log` when an earlier daemon died between the rename
+/// and the unlink (`<log>*.discarded-<pid>-<n>` of another pid). Best effort.
+pub fn remove_stale_discards(log: &Path) {
+    let (Some(dir), Some(base)) = (log.parent(), log.file_name()) else {
+        return;
+    };
+    let base = base.to_string_lossy();
+    let ours = format!(".discarded-{}-", std::process::id());
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&*base) && name.contains(".discarded-") && !name.contains(&ours) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn remove_if_present(p: &Path) -> io::Result<()> {
     match std::fs::remove_file(p) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
@@ -348,6 +368,23 @@ mod tests {
 
     fn read(p: &Path) -> String {
         std::fs::read_to_string(p).unwrap_or_else(|_| "<missing>".into())
+    }
+
+    #[test]
+    fn stale_discards_of_another_daemon_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        let stale = dir.path().join("a.log.2.discarded-1-0");
+        let mine = dir
+            .path()
+            .join(format!("a.log.discarded-{}-3", std::process::id()));
+        let other_log = dir.path().join("b.log.discarded-1-0");
+        for f in [&p, &stale, &mine, &other_log] {
+            std::fs::write(f, "x").unwrap();
+        }
+        remove_stale_discards(&p);
+        assert!(!stale.exists());
+        assert!(p.exists() && mine.exists() && other_log.exists());
     }
 
     #[test]
