@@ -43,16 +43,9 @@ struct DemoArgs {
 
 /// Entry point: `args[0]` is `demo`.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match DemoArgs::try_parse_from(args) {
+    let args: DemoArgs = match crate::parse_or_exit::parse(args) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,

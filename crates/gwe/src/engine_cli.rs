@@ -12,24 +12,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
-use gwe_engine::config::{ConfigDir, EngineConfig};
+use gwe_engine::config::ConfigDir;
 use gwe_engine::identity::NetSys;
 
 use args::Args;
 
 /// Entry point; `args[0]` is the program name.
 pub fn main(args: Vec<OsString>) -> ExitCode {
-    let args = match Args::try_parse_from(args) {
+    let args: Args = match crate::parse_or_exit::parse(args) {
         Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
+        Err(code) => return code,
     };
     match run(&args) {
         Ok(code) => code,
@@ -101,32 +93,14 @@ fn run(args: &Args) -> anyhow::Result<ExitCode> {
     run_engine(&dir, args.once)
 }
 
+/// The engine as `gwe` alone starts it ([`gwe_engine::daemon::run`]), but in this process: the
+/// hand-over to `gwe-engine` is for the flag-less long-running mode only, and a run after
+/// configuring or printing flags stays in `gwe`.
 fn run_engine(dir: &ConfigDir, once: bool) -> anyhow::Result<ExitCode> {
-    // A broken Engine.config is reported by the engine itself; log at INFO meanwhile.
-    let level = dir
-        .load_engine()
-        .unwrap_or_else(|_| EngineConfig::default())
-        .log_level;
-    // Our level for everything, but the HTTP stack's per-connection chatter only when it warns.
-    let filter = tracing_subscriber::EnvFilter::new(format!(
-        "{},hyper=warn,hyper_util=warn,rustls=warn,h2=warn",
-        level.tracing_level()
-    ));
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
-    let options = gwe_engine::runner::RunOptions {
-        config_dir: dir.clone(),
+    gwe_engine::daemon::run(gwe_engine::daemon::DaemonArgs {
+        config_dir: Some(dir.path().to_path_buf()),
         once,
-        commands: Some(std::sync::Arc::new(
-            gwe_engine::cycle::ota::OtaHandler::new(dir.clone()),
-        )),
-    };
-    gwe_engine::cycle::ota::recover(dir);
-    gwe_engine::runner::run_blocking(options)?;
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

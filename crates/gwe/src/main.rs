@@ -10,6 +10,7 @@ mod ctl;
 mod demo;
 mod engine_cli;
 mod engine_exec;
+mod parse_or_exit;
 mod supervisord;
 
 use std::process::ExitCode;

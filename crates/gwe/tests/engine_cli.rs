@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod local_hub;
+use local_hub::LocalHub;
+
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -403,21 +406,8 @@ fn wait(what: &str, secs: u64, mut check: impl FnMut() -> bool) {
 fn once_activates_and_checks_in_against_a_real_hub() {
     let gw = Gw::new();
     let hub_dir = tempfile::tempdir().unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = gwe_hub::HubConfig::new(hub_dir.path());
-    config.operator_token = Some("cli-test-token-0123456789".into());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = runtime.spawn(gwe_hub::serve(listener, config, async {
-        let _ = stopped.await;
-    }));
+    let hub = LocalHub::start(hub_dir.path(), "cli-test-token-0123456789");
+    let addr = hub.addr;
     let server = format!("http://{addr}");
     // Point the engine at the hub; an identity the hub does not know fails activation.
     std::fs::create_dir_all(gw.etc()).unwrap();
@@ -446,7 +436,7 @@ fn once_activates_and_checks_in_against_a_real_hub() {
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    let answer = runtime.block_on(async {
+    let answer = hub.rt.block_on(async {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         s.write_all(add.as_bytes()).await.unwrap();
@@ -466,10 +456,7 @@ fn once_activates_and_checks_in_against_a_real_hub() {
     assert_eq!(gw.ok(&["-C"]), cik);
 
     // With the hub gone, --once fails (non-zero) instead of retrying forever.
-    let _ = stop.send(());
-    runtime.block_on(async {
-        let _ = tokio::time::timeout(Duration::from_secs(20), hub).await;
-    });
+    hub.stop();
     let err = gw.stderr(&["-o"], 1);
     assert!(err.contains("check-in failed"), "{err}");
 }

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 mod child_guard;
 use child_guard::StopOnDrop as Daemon;
+mod local_hub;
+use local_hub::LocalHub;
 
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
 
@@ -301,21 +303,8 @@ fn latest(
 #[test]
 fn ota_command_from_engine_fetch_with_gwe_once() {
     let t = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = gwe_hub::HubConfig::new(t.path().join("hub"));
-    config.operator_token = Some(OP.into());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let hub = rt.spawn(gwe_hub::serve(listener, config, async {
-        let _ = stopped.await;
-    }));
+    let hub = LocalHub::start(&t.path().join("hub"), OP);
+    let (rt, addr) = (&hub.rt, hub.addr);
     let gw = Gateway::start(
         &t.path().join("gw"),
         &format!("server_url = http://{addr}\n"),
@@ -328,7 +317,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     let (status, body) = operator(
-        &rt,
+        rt,
         addr,
         "POST",
         "/api/v1/products/default/devices",
@@ -339,7 +328,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
     std::fs::create_dir_all(&pkgs).unwrap();
     let v1 = sleeper(&pkgs, "app", "1", "/bin/sh -c 'exec sleep 1001'");
     let (status, body) = operator(
-        &rt,
+        rt,
         addr,
         "PUT",
         "/api/v1/products/default/content/app.v1.tar.gz",
@@ -350,7 +339,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
     let write = |value: &str| {
         let body = serde_json::json!({ "value": value }).to_string();
         let (status, text) = operator(
-            &rt,
+            rt,
             addr,
             "POST",
             &format!("/api/v1/products/default/devices/{sn}/aliases/engine_fetch"),
@@ -366,7 +355,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     let status: serde_json::Value =
-        serde_json::from_str(&latest(&rt, addr, sn, "fetch_status")).unwrap();
+        serde_json::from_str(&latest(rt, addr, sn, "fetch_status")).unwrap();
     assert_eq!(status["ok"], true, "{status}");
     assert_eq!(status["items"][0]["result"], "installed", "{status}");
     assert!(status["items"][0]["stdout"]
@@ -374,7 +363,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
         .unwrap()
         .contains("installing app 1"));
     assert_eq!(
-        latest(&rt, addr, sn, "engine_fetch"),
+        latest(rt, addr, sn, "engine_fetch"),
         "",
         "the command is cleared"
     );
@@ -390,13 +379,13 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     let status: serde_json::Value =
-        serde_json::from_str(&latest(&rt, addr, sn, "fetch_status")).unwrap();
+        serde_json::from_str(&latest(rt, addr, sn, "fetch_status")).unwrap();
     assert_eq!(
         status["items"][0]["result"], "already_installed",
         "{status}"
     );
     let report: serde_json::Value =
-        serde_json::from_str(&latest(&rt, addr, sn, "engine_report")).unwrap();
+        serde_json::from_str(&latest(rt, addr, sn, "engine_report")).unwrap();
     let app = report["apps"]
         .as_array()
         .unwrap()
@@ -410,7 +399,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
     // from the stream; --json gives the report (no progress bar: stderr is not a terminal).
     let v2 = sleeper(&pkgs, "app", "2", "/bin/sh -c 'exec sleep 1002'");
     let (status, body) = operator(
-        &rt,
+        rt,
         addr,
         "PUT",
         "/api/v1/products/default/content/app.v2.tar.gz",
@@ -464,7 +453,7 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
     write(r#"{"install": [{"name": "app.v1.tar.gz", "force": true}]}"#);
     assert!(gw.gwe(&["--once"]).status.success());
     let status: serde_json::Value =
-        serde_json::from_str(&latest(&rt, addr, sn, "fetch_status")).unwrap();
+        serde_json::from_str(&latest(rt, addr, sn, "fetch_status")).unwrap();
     assert_eq!(status["error"]["kind"], "command", "{status}");
     assert!(
         status["error"]["message"]
@@ -473,8 +462,5 @@ fn ota_command_from_engine_fetch_with_gwe_once() {
             .contains("force"),
         "{status}"
     );
-    let _ = stop.send(());
-    rt.block_on(async {
-        let _ = tokio::time::timeout(Duration::from_secs(20), hub).await;
-    });
+    hub.stop();
 }

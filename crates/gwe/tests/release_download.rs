@@ -6,6 +6,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
+mod local_hub;
+use local_hub::LocalHub;
+
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
 const OP: &str = "download-latest-test-token-0123456789";
 const SN: &str = "DL-GW-1";
@@ -73,21 +76,8 @@ fn gwe(dir: &Path, cwd: &Path, args: &[&str]) -> Output {
 fn download_latest_from_a_release_area_of_gwe_hub() {
     let t = tempfile::tempdir().unwrap();
     let d = t.path();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let mut config = gwe_hub::HubConfig::new(d.join("hub"));
-    config.operator_token = Some(OP.into());
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    rt.spawn(gwe_hub::serve(listener, config, async {
-        let _ = stopped.await;
-    }));
+    let hub = LocalHub::start(&d.join("hub"), OP);
+    let (rt, addr) = (&hub.rt, hub.addr);
 
     // The gateway: identity in Gateway.cfg, the hub as the engine's server URL (the default
     // base URL of the release areas).
@@ -119,14 +109,14 @@ fn download_latest_from_a_release_area_of_gwe_hub() {
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    assert!((200..300).contains(&http(&rt, addr, &head, body.as_bytes()).0));
+    assert!((200..300).contains(&http(rt, addr, &head, body.as_bytes()).0));
     let form = format!("vendor=default&model=default&sn={SN}");
     let head = format!(
         "POST /provision/activate HTTP/1.0\r\nHost: {addr}\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         form.len()
     );
-    let (status, cik) = http(&rt, addr, &head, form.as_bytes());
+    let (status, cik) = http(rt, addr, &head, form.as_bytes());
     assert_eq!(status, 200);
     let cik = String::from_utf8(cik).unwrap();
     assert!(gwe(d, &cwd, &["-c", cik.trim()]).status.success());
@@ -143,20 +133,15 @@ fn download_latest_from_a_release_area_of_gwe_hub() {
     // Publish two releases; latest.lnk points at the second.
     let old: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
     let new: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
-    upload(&rt, addr, "stable/GatewayEngine.v1.0.0.tar.gz", &old);
-    upload(&rt, addr, "stable/GatewayEngine.v1.1.0.tar.gz", &new);
+    upload(rt, addr, "stable/GatewayEngine.v1.0.0.tar.gz", &old);
+    upload(rt, addr, "stable/GatewayEngine.v1.1.0.tar.gz", &new);
     upload(
-        &rt,
+        rt,
         addr,
         "stable/latest.lnk",
         b"GatewayEngine.v1.1.0.tar.gz\n",
     );
-    upload(
-        &rt,
-        addr,
-        "dev/latest.lnk",
-        b"GatewayEngine.v2.0.0.tar.gz\n",
-    );
+    upload(rt, addr, "dev/latest.lnk", b"GatewayEngine.v2.0.0.tar.gz\n");
 
     let o = gwe(d, &cwd, &["--download-latest", "stable"]);
     assert!(o.status.success(), "{}", text(&o));
@@ -194,8 +179,8 @@ fn download_latest_from_a_release_area_of_gwe_hub() {
     assert_eq!(std::fs::read(&path).unwrap(), new);
 
     // Hostile links and areas are refused; nothing is written outside the current dir.
-    upload(&rt, addr, "evil/latest.lnk", b"../escape.v1.tar.gz\n");
-    upload(&rt, addr, "evil2/latest.lnk", &vec![b'a'; 100_000]);
+    upload(rt, addr, "evil/latest.lnk", b"../escape.v1.tar.gz\n");
+    upload(rt, addr, "evil2/latest.lnk", &vec![b'a'; 100_000]);
     for area in ["evil", "evil2"] {
         let o = gwe(d, &cwd, &["--download-latest", area, "--release-url", &url]);
         assert_eq!(o.status.code(), Some(1), "{area}: {}", text(&o));
