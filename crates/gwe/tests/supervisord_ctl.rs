@@ -245,7 +245,12 @@ fn avail_reread_update_add_remove_reload_shutdown() {
     let before: i32 = sv.ctl_ok(&["pid", "talker"], 0).trim().parse().unwrap();
     assert_eq!(sv.ctl_ok(&["reload"], 0).trim(), "Restarted supervisord");
     wait_for("talker restarted", TIMEOUT, || {
-        let p: i32 = sv.ctl_ok(&["pid", "talker"], 0).trim().parse().ok()?;
+        // while it restarts the daemon answers SHUTDOWN_STATE (exit 1), as supervisord does
+        let o = sv.ctl(&["pid", "talker"]);
+        if o.status.code() != Some(0) {
+            return None;
+        }
+        let p: i32 = String::from_utf8_lossy(&o.stdout).trim().parse().ok()?;
         (p != 0 && p != before).then_some(())
     });
     assert_eq!(
