@@ -466,7 +466,7 @@ fn restart(sup: &mut Supervisor, pending: &mut Vec<Pending>) {
 }
 
 /// Returns free heap pages to the kernel (glibc keeps them otherwise).
-fn release_free_heap() {
+pub(crate) fn release_free_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases unused memory of the allocator.
     unsafe {

@@ -479,8 +479,20 @@ async fn rpc_call<W: AsyncWrite + Unpin>(ctx: &Ctx, body: &[u8], wr: &mut W, clo
         Ok(v) => xmlrpc::encode_response(&mut out, v),
         Err(f) => xmlrpc::encode_fault(&mut out, f.code, &f.message),
     }
-    send(wr, 200, "text/xml", out.as_bytes(), close, "").await
+    let sent = send(wr, 200, "text/xml", out.as_bytes(), close, "").await;
+    // a large answer (getAllProcessInfo: 65 KB for 50 programs) leaves its
+    // buffers on the heap, which glibc keeps; hand them back once sent
+    let large = out.len() >= TRIM_AFTER;
+    drop(out);
+    drop(answer);
+    if large {
+        crate::daemon::release_free_heap();
+    }
+    sent
 }
+
+/// Answers at least this large release the freed heap after they are sent.
+const TRIM_AFTER: usize = 32 * 1024;
 
 fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
