@@ -81,14 +81,44 @@ pub(crate) fn open_rw(path: &Path, busy_timeout: Duration) -> Result<Connection,
         .map_err(sql_err(path, "setting busy_timeout"))?;
     // WAL lets readers and many writers' short transactions interleave; NORMAL
     // syncs at checkpoints only (a power cut may lose the last rows, never corrupt).
-    let _mode: String = conn
-        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-        .map_err(sql_err(path, "enabling WAL"))?;
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(sql_err(path, "setting synchronous"))?;
-    conn.execute_batch(SCHEMA)
+    let _mode: String = retry_busy(busy_timeout, || {
+        conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+    })
+    .map_err(sql_err(path, "enabling WAL"))?;
+    retry_busy(busy_timeout, || {
+        conn.pragma_update(None, "synchronous", "NORMAL")
+    })
+    .map_err(sql_err(path, "setting synchronous"))?;
+    retry_busy(busy_timeout, || conn.execute_batch(SCHEMA))
         .map_err(sql_err(path, "creating the schema"))?;
     Ok(conn)
+}
+
+/// Runs `f` again while SQLite answers busy or locked, for up to `timeout`. Switching a
+/// database to WAL while other processes create or open it answers "database is locked" at
+/// once, without waiting in the busy handler: several `gdc` started together lost their rows.
+fn retry_busy<T>(
+    timeout: Duration,
+    mut f: impl FnMut() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// The writer thread's state: a lazily (re)opened connection.
@@ -180,4 +210,52 @@ pub(crate) fn prune(
         [max_rows.min(i64::MAX as u64) as i64],
     )?;
     Ok(by_age + by_count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another process reads the database (a shared lock, rollback journal) while this one
+    /// opens it: the switch to WAL waits for the reader instead of failing. (The race that
+    /// answers "database is locked" at once, several processes creating the file together,
+    /// is exercised by `concurrent_gdc_processes_all_audited` in tests/gdc.rs.)
+    #[test]
+    fn opening_waits_for_a_reader_of_the_database_to_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("CREATE TABLE t(x); BEGIN;").unwrap();
+        let _: i64 = other
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let conn = open_rw(&path, Duration::from_secs(5));
+        releaser.join().unwrap();
+        let conn = conn.expect("opened once the reader was done");
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_reader_past_the_timeout_is_an_error_that_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("CREATE TABLE t(x); BEGIN;").unwrap();
+        let _: i64 = other
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        let e = open_rw(&path, Duration::from_millis(100))
+            .err()
+            .expect("locked");
+        assert!(e.to_string().contains("enabling WAL"), "{e}");
+        assert!(e.to_string().contains("locked"), "{e}");
+        drop(other);
+    }
 }
