@@ -251,9 +251,7 @@ mod tests {
         let _: i64 = other
             .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
             .unwrap();
-        let e = open_rw(&path, Duration::from_millis(100))
-            .err()
-            .expect("locked");
+        let e = open_rw(&path, Duration::from_millis(100)).expect_err("locked");
         assert!(e.to_string().contains("enabling WAL"), "{e}");
         assert!(e.to_string().contains("locked"), "{e}");
         drop(other);
