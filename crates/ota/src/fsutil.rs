@@ -115,7 +115,6 @@ impl EarlyWriteback {
     }
 
     fn walk(&mut self, dir: &Path, seen: &mut usize) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
         for e in fs::read_dir(dir)? {
             let e = e?;
             *seen += 1;
@@ -131,35 +130,49 @@ impl EarlyWriteback {
                 let (from, dropped) = self.started.get(&path).copied().unwrap_or((0, 0));
                 if len > from {
                     let f = open_nofollow(&path)?;
-                    if from > dropped {
-                        // SAFETY: a descriptor we own. Advice only: pages still dirty or
-                        // under writeback stay.
-                        unsafe {
-                            libc::posix_fadvise(
-                                f.as_raw_fd(),
-                                dropped as libc::off_t,
-                                (from - dropped) as libc::off_t,
-                                libc::POSIX_FADV_DONTNEED,
-                            );
-                        }
-                    }
-                    // SAFETY: a descriptor we own; the range is within the file.
-                    let rc = unsafe {
-                        libc::sync_file_range(
-                            f.as_raw_fd(),
-                            from as libc::off64_t,
-                            (len - from) as libc::off64_t,
-                            libc::SYNC_FILE_RANGE_WRITE,
-                        )
-                    };
-                    if rc != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
+                    drop_cached(&f, dropped, from);
+                    start_writeback(&f, from, len)?;
                     self.started.insert(path, (len, from));
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// Starts the writeback of bytes `from..to` of `f` without waiting for it
+/// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`).
+pub(crate) fn start_writeback(f: &File, from: u64, to: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a descriptor the caller owns; the kernel checks the range.
+    let rc = unsafe {
+        libc::sync_file_range(
+            f.as_raw_fd(),
+            from as libc::off64_t,
+            to.saturating_sub(from) as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Lets go of the page cache of bytes `from..to` of `f`. Advice only: pages still dirty or
+/// under writeback stay, so nothing is lost; an empty range does nothing.
+pub(crate) fn drop_cached(f: &File, from: u64, to: u64) {
+    use std::os::fd::AsRawFd;
+    if to > from {
+        // SAFETY: a descriptor the caller owns; advice has no effect on the data.
+        unsafe {
+            libc::posix_fadvise(
+                f.as_raw_fd(),
+                from as libc::off_t,
+                (to - from) as libc::off_t,
+                libc::POSIX_FADV_DONTNEED,
+            );
+        }
     }
 }
 

@@ -25,6 +25,8 @@ use std::task::{Context, Poll};
 
 use gwe_package::StreamDigest;
 
+use crate::fsutil;
+
 /// Bytes gathered before one write to the cache file (and one wake-up of the reader).
 const BATCH: usize = 256 * 1024;
 /// The cache file's writeback is started every this many bytes, and the reader lets go of
@@ -92,22 +94,11 @@ pub(crate) struct StreamIn {
 pub(crate) fn pipe(file: File, part: PathBuf, offset: u64) -> io::Result<(Tee, StreamIn)> {
     let mut reader = File::open(&part)?;
     let mut hasher = StreamDigest::new();
-    if offset > 0 {
-        let mut prefix = (&mut reader).take(offset);
-        let mut buf = vec![0u8; BATCH];
-        loop {
-            let n = prefix.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        if prefix.limit() > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                format!("`{}` is shorter than its resumed part", part.display()),
-            ));
-        }
+    if io::copy(&mut (&mut reader).take(offset), &mut hasher)? < offset {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("`{}` is shorter than its resumed part", part.display()),
+        ));
     }
     let shared = Arc::new(Shared::default());
     shared.update(|st| st.written = offset);
@@ -167,17 +158,8 @@ impl Tee {
         self.hasher.update(&self.buf);
         self.written += self.buf.len() as u64;
         if self.written - self.flushed >= WRITEBACK_EVERY {
-            use std::os::fd::AsRawFd;
-            // SAFETY: a descriptor we own; the range was just written. Best effort: without
-            // it the kernel writes the file back later.
-            unsafe {
-                libc::sync_file_range(
-                    self.file.as_raw_fd(),
-                    self.flushed as libc::off64_t,
-                    (self.written - self.flushed) as libc::off64_t,
-                    libc::SYNC_FILE_RANGE_WRITE,
-                );
-            }
+            // best effort: without it the kernel writes the file back later
+            let _ = fsutil::start_writeback(&self.file, self.flushed, self.written);
             self.flushed = self.written;
         }
         self.buf.clear();
@@ -307,18 +289,10 @@ impl Read for StreamIn {
         }
         self.pos += n as u64;
         if self.pos >= self.dropped + DROP_BEHIND + WRITEBACK_EVERY {
-            use std::os::fd::AsRawFd;
+            // only clean pages go (written back by now, else kept): the file stays whole on
+            // disk for a resume
             let upto = self.pos - DROP_BEHIND;
-            // SAFETY: a descriptor we own. Only clean pages go (written back by now, else
-            // kept): nothing is lost, the file stays whole on disk for a resume.
-            unsafe {
-                libc::posix_fadvise(
-                    self.file.as_raw_fd(),
-                    self.dropped as libc::off_t,
-                    (upto - self.dropped) as libc::off_t,
-                    libc::POSIX_FADV_DONTNEED,
-                );
-            }
+            fsutil::drop_cached(&self.file, self.dropped, upto);
             self.dropped = upto;
         }
         Ok(n)

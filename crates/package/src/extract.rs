@@ -104,12 +104,12 @@ fn extract(
     let summary = for_each_entry(reader, limits, digest.is_none(), |event| {
         materialize(staging, event, limits, &mut buf)
     })?;
-    let sha256 = match (summary.sha256, digest) {
-        (Some(sha), _) => sha,
-        (None, Some(digest)) => {
+    // for_each_entry hashed the stream exactly when no digest was given
+    let sha256 = match digest {
+        Some(digest) => {
             digest().map_err(|e| ExtractError::Corrupt(format!("no digest of the stream: {e}")))?
         }
-        (None, None) => return Err(ExtractError::Corrupt("no digest of the stream".to_string())),
+        None => summary.sha256.unwrap_or_default(),
     };
     cleanup.0 = None;
     Ok(Extracted {
