@@ -488,15 +488,10 @@ fn remove_stale_discards(config: &Config) {
         .groups
         .iter()
         .flat_map(|g| &g.processes)
-        .flat_map(|p| {
-            [&p.stdout, &p.stderr]
-                .into_iter()
-                .filter_map(|lc| match &lc.target {
-                    LogTarget::File(path) => Some(path.clone()),
-                    _ => None,
-                })
+        .flat_map(|p| [&p.stdout, &p.stderr])
+        .filter_map(|lc| match &lc.target {
+            LogTarget::File(path) => Some(path.as_path()),
+            _ => None,
         });
-    for log in logs.chain(config.supervisord.logfile.clone()) {
-        crate::logs::rotating::remove_stale_discards(&log);
-    }
+    crate::logs::rotating::remove_stale_discards(logs.chain(config.supervisord.logfile.as_deref()));
 }

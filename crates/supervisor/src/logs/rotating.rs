@@ -43,22 +43,33 @@ fn discard(p: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Removes what [`discard`] left next to `log` when an earlier daemon died between the rename
-/// and the unlink (`<log>*.discarded-<pid>-<n>` of another pid). Best effort.
-pub fn remove_stale_discards(log: &Path) {
-    let (Some(dir), Some(base)) = (log.parent(), log.file_name()) else {
-        return;
-    };
-    let base = base.to_string_lossy();
+/// Removes what [`discard`] left next to the `logs` when an earlier daemon died between the
+/// rename and the unlink (`<log>*.discarded-<pid>-<n>` of another pid). Each directory is read
+/// once, however many logs it holds. Best effort.
+pub fn remove_stale_discards<'a>(logs: impl IntoIterator<Item = &'a Path>) {
+    let mut by_dir: std::collections::BTreeMap<&Path, Vec<String>> = Default::default();
+    for log in logs {
+        if let (Some(dir), Some(base)) = (log.parent(), log.file_name()) {
+            by_dir
+                .entry(dir)
+                .or_default()
+                .push(base.to_string_lossy().into_owned());
+        }
+    }
     let ours = format!(".discarded-{}-", std::process::id());
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(&*base) && name.contains(".discarded-") && !name.contains(&ours) {
-            let _ = std::fs::remove_file(e.path());
+    for (dir, bases) in by_dir {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.contains(".discarded-")
+                && !name.contains(&ours)
+                && bases.iter().any(|b| name.starts_with(b.as_str()))
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
         }
     }
 }
@@ -314,14 +325,7 @@ impl RotatingFile {
             // 0 backups: start the file afresh (supervisord truncates it)
             discard(&self.path)?;
         }
-        let f = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&self.path)?;
-        self.size = 0;
-        self.append = true;
-        self.file = Some(f);
-        Ok(())
+        self.open().map(|_| ())
     }
 
     /// After a run of failures: the bytes that run dropped, once writing works
@@ -382,7 +386,7 @@ mod tests {
         for f in [&p, &stale, &mine, &other_log] {
             std::fs::write(f, "x").unwrap();
         }
-        remove_stale_discards(&p);
+        remove_stale_discards([p.as_path()]);
         assert!(!stale.exists());
         assert!(p.exists() && mine.exists() && other_log.exists());
     }
