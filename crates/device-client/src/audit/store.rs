@@ -216,6 +216,16 @@ pub(crate) fn prune(
 mod tests {
     use super::*;
 
+    /// A connection to a new rollback-journal database at `path`, inside a read transaction.
+    fn reading(path: &Path) -> Connection {
+        let c = Connection::open(path).unwrap();
+        c.execute_batch("CREATE TABLE t(x); BEGIN;").unwrap();
+        let _: i64 = c
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        c
+    }
+
     /// Another process reads the database (a shared lock, rollback journal) while this one
     /// opens it: the switch to WAL waits for the reader instead of failing. (The race that
     /// answers "database is locked" at once, several processes creating the file together,
@@ -224,11 +234,7 @@ mod tests {
     fn opening_waits_for_a_reader_of_the_database_to_finish() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
-        let other = Connection::open(&path).unwrap();
-        other.execute_batch("CREATE TABLE t(x); BEGIN;").unwrap();
-        let _: i64 = other
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
+        let other = reading(&path);
         let releaser = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(200));
             other.execute_batch("COMMIT").unwrap();
@@ -246,11 +252,7 @@ mod tests {
     fn a_reader_past_the_timeout_is_an_error_that_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
-        let other = Connection::open(&path).unwrap();
-        other.execute_batch("CREATE TABLE t(x); BEGIN;").unwrap();
-        let _: i64 = other
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
-            .unwrap();
+        let other = reading(&path);
         let e = open_rw(&path, Duration::from_millis(100)).expect_err("locked");
         assert!(e.to_string().contains("enabling WAL"), "{e}");
         assert!(e.to_string().contains("locked"), "{e}");
