@@ -373,7 +373,9 @@ fn user_option_as_root_drops_to_nobody_before_opening_anything() {
     assert_eq!(uid_line(pid, "Uid:"), [uid; 4]);
     assert_eq!(uid_line(pid, "Gid:"), [gid; 4]);
     assert!(uid_line(pid, "Groups:").contains(&gid));
-    // logs and the socket were created as nobody
+    // logs and the socket were created as nobody (the pidfile is written last,
+    // just before this line is logged)
+    d.wait_log("supervisord started with pid");
     for f in ["supervisord.log", "supervisor.sock", "supervisord.pid"] {
         assert_eq!(std::fs::metadata(d.path(f)).unwrap().uid(), uid, "{f}");
     }
