@@ -116,6 +116,12 @@ pub fn run(opts: Options) -> Result<(), DaemonError> {
     // Orphaned grandchildren (daemonizing apps) become ours to reap.
     // SAFETY: prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    // A log past the file size limit (RLIMIT_FSIZE) then fails with EFBIG,
+    // dropped and counted like a full disk, instead of killing the daemon;
+    // Python ignores SIGXFSZ for supervisord too. Children get it back at
+    // spawn (default dispositions).
+    // SAFETY: setting a signal to SIG_IGN.
+    unsafe { libc::signal(libc::SIGXFSZ, libc::SIG_IGN) };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

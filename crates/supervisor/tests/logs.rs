@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{lines, s, script, wait_for, Daemon, TIMEOUT};
+use common::{header, lines, s, script, wait_for, Daemon, ExtDaemon, TIMEOUT};
 use gwe_supervisor_client::Value;
 
 fn logfile(d: &Daemon, name: &str, key: &str) -> String {
@@ -348,17 +348,83 @@ fn a_hot_stream_still_rotates_by_maxbytes() {
             .then_some(())
     });
     // a rotation happens after the write that reaches maxbytes, so a backup
-    // holds at least 4 MiB and at most one write (128 KiB) more
+    // holds at least 4 MiB and at most one write (128 KiB) more; the hot
+    // thread's larger writes stop at the rotation point
     for n in [1, 2] {
         let len = std::fs::metadata(d.path(&format!("hot.log.{n}")))
             .unwrap()
             .len();
         assert!(
-            (4 << 20..=5 << 20).contains(&len),
+            (4 << 20..=(4 << 20) + (128 << 10)).contains(&len),
             "hot.log.{n}: {len} bytes"
         );
     }
     assert!(!d.path("hot.log.3").exists());
+}
+
+#[test]
+fn a_hot_stream_past_the_file_size_limit_is_drained_dropped_and_counted() {
+    // The daemon runs with an 8 MiB file size limit (RLIMIT_FSIZE): its
+    // writes past that fail (EFBIG) while the stream is hot, on the capture
+    // thread. The child must still run to its end, every byte is either in
+    // the file or counted as dropped, and the daemon lives on.
+    let total: u64 = 32 << 20;
+    let limit: u64 = 8 << 20;
+    let conf = format!(
+        "{}[program:hot]\ncommand = {{dir}}/hot.sh\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {{dir}}/hot.log\nstdout_logfile_maxbytes = 0\n",
+        header(std::path::Path::new("{dir}"))
+    );
+    let (dir, mut cmd) = ExtDaemon::command(&conf, |dir| {
+        script(
+            dir,
+            "hot.sh",
+            &format!("head -c {total} /dev/zero | tr '\\0' y\necho child-done >&2"),
+        );
+    });
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setrlimit between fork and exec, no allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let d = ExtDaemon::start(dir, cmd);
+    d.wait_state("hot", "EXITED");
+    d.wait_log("cannot write hot stdout log, dropping output");
+    let dropped = wait_for("the count of dropped bytes", TIMEOUT, || {
+        let log = d.mainlog();
+        let at = log.find("hot stdout log: ")?;
+        let n = log[at + "hot stdout log: ".len()..].split(' ').next()?;
+        n.parse::<u64>().ok()
+    });
+    let kept = std::fs::metadata(d.path("hot.log")).unwrap().len();
+    assert_eq!(kept, limit, "the file holds what the limit allows");
+    assert_eq!(kept + dropped, total, "every byte written or counted");
+    let text = std::fs::read(d.path("hot.log")).unwrap();
+    assert!(text.iter().all(|&b| b == b'y'), "no byte out of place");
+    // the child ran to its end, and the daemon still serves
+    assert_eq!(
+        d.ok(
+            "supervisor.readProcessStderrLog",
+            &[s("hot"), Value::from(0), Value::from(0)]
+        )
+        .as_str(),
+        Some("child-done\n")
+    );
+    assert_eq!(
+        d.ok("supervisor.getState", &[])
+            .get("statename")
+            .and_then(Value::as_str),
+        Some("RUNNING")
+    );
 }
 
 #[test]

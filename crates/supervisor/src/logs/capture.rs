@@ -165,6 +165,11 @@ pub async fn capture(mut rx: pipe::Receiver, mut out: Output, log: MainLog, what
                         rx = back;
                         pace.cooled();
                     }
+                    Ok((back, Hot::Unsupported)) => {
+                        rx = back;
+                        pace.cooled();
+                        can_splice = false;
+                    }
                     Ok((back, Hot::Fallback(e))) => {
                         rx = back;
                         pace.cooled();
@@ -231,7 +236,8 @@ pub async fn capture(mut rx: pipe::Receiver, mut out: Output, log: MainLog, what
 
 /// How a hot period ended.
 enum Hot {
-    /// A drain found less than [`COOL_BYTES`]: back to the event loop.
+    /// The pipe stayed empty for [`COOL_AFTER`], or a [`RATE_WINDOW`]
+    /// brought less than [`HOT_BYTES`]: back to the event loop.
     Cooled,
     /// The writer closed the pipe (the event loop then sees the EOF too).
     Eof,
@@ -239,6 +245,8 @@ enum Hot {
     /// path drains and counts what cannot be written. Carries the error of
     /// the first failure of a run, to be logged once.
     Fallback(Option<io::Error>),
+    /// This kernel or file cannot splice: the event loop copies from now on.
+    Unsupported,
 }
 
 /// Takes `rx` out of the event loop and drains it on a thread until it
@@ -266,54 +274,244 @@ async fn hot_period(
     Ok((pipe::Receiver::from_owned_fd(fd)?, how))
 }
 
-/// The hot thread's loop: `cat`, until the stream cools.
+/// The hot thread's loop, until the stream cools: gather what the child wrote
+/// during a short nap, then write it out in file-aligned pieces.
+///
+/// - The child's pipe is spliced into a private pipe: that moves page
+///   references, so the child's pipe lock is held for microseconds, not for a
+///   copy (a 1 MiB `read` made the child's `write` spin on that lock).
+/// - The private pipe is spliced into the file: one copy, from the pipe's
+///   pages into the page cache, with no other writer waiting on that lock.
+/// - Napping instead of polling: a polled pipe wakes its reader on every
+///   write; a napping reader costs the child nothing and gathers a few
+///   hundred KiB per wake-up.
+/// - Pieces end on [`ALIGN`] boundaries of the file, so the page cache holds
+///   it in large folios, which are cheaper to fill and to free when the
+///   rotated-out file is deleted.
+///
+/// Measured on a 2-core VM against `| cat > file` (docs/benchmarks.md).
+/// Whatever way the period ends, the private pipe is empty by then.
 fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
     use std::os::fd::AsRawFd;
-    let raw = fd.as_raw_fd();
-    let mut buf = vec![0u8; READ_SIZE];
+    let Ok(mut staged) = Staging::new() else {
+        return Hot::Unsupported;
+    };
+    let child = fd.as_raw_fd();
     let mut window_start = std::time::Instant::now();
     let mut window_bytes = 0u64;
+    let mut empty_naps = 0u32;
     loop {
-        // SAFETY: reads into our buffer from the pipe we own (non-blocking).
-        let n = unsafe { libc::read(raw, buf.as_mut_ptr().cast(), buf.len()) };
-        if n > 0 {
-            let n = n as usize;
-            let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = f.write(&buf[..n]) {
-                // dropped and counted by the file; the event loop logs it and
-                // goes on draining
-                return Hot::Fallback(Some(e));
+        // gather
+        let mut got = 0usize;
+        let mut eof = false;
+        let mut full = false;
+        while staged.held < staged.cap {
+            let len = staged.cap - staged.held;
+            // SAFETY: splice between two pipes we own; no offsets.
+            let n = unsafe {
+                libc::splice(
+                    child,
+                    std::ptr::null_mut(),
+                    staged.w.as_raw_fd(),
+                    std::ptr::null_mut(),
+                    len,
+                    libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK,
+                )
+            };
+            if n > 0 {
+                // One call takes all the child's pipe holds (up to `len`);
+                // what the child writes meanwhile waits for the next
+                // wake-up, so the two do not take turns at the pipe's lock.
+                staged.held += n as usize;
+                got = n as usize;
+                full = got == len;
+                break;
             }
-            window_bytes += n as u64;
-            continue;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            match io::Error::last_os_error().raw_os_error() {
+                // the child's pipe is empty (or ours has no free slot)
+                Some(libc::EAGAIN) => break,
+                Some(libc::EINTR) => continue,
+                // no pipe-to-pipe splice here: the event loop copies
+                _ => return staged.finish(file, Hot::Unsupported),
+            }
         }
-        if n == 0 {
+        window_bytes += got as u64;
+        empty_naps = if got == 0 { empty_naps + 1 } else { 0 };
+        // a pause (nothing came during a few naps) or the end: write out
+        // all, so no line waits in our pipe
+        let pause = empty_naps > EMPTY_NAPS;
+        if let Err(how) = staged.write_out(file, eof || pause) {
+            return how;
+        }
+        if eof {
             return Hot::Eof;
         }
-        match io::Error::last_os_error().raw_os_error() {
-            Some(libc::EAGAIN) => {}
-            Some(libc::EINTR) => continue,
-            _ => return Hot::Eof,
-        }
-        // the pipe is empty: the stream has cooled unless more comes soon
-        // and the rate holds
         let now = std::time::Instant::now();
         if now.duration_since(window_start) >= RATE_WINDOW {
             if window_bytes < HOT_BYTES {
-                return Hot::Cooled;
+                return staged.finish(file, Hot::Cooled);
             }
             window_start = now;
             window_bytes = 0;
         }
-        let mut p = libc::pollfd {
-            fd: raw,
-            events: libc::POLLIN,
-            revents: 0,
+        if pause {
+            // wait for the next write; a pause this long ends the hot period
+            let mut p = libc::pollfd {
+                fd: child,
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one pollfd, ours.
+            let r = unsafe { libc::poll(&mut p, 1, COOL_AFTER.as_millis() as libc::c_int) };
+            if r == 0 {
+                return Hot::Cooled;
+            }
+            empty_naps = 0;
+        } else if !full {
+            std::thread::sleep(NAP);
+        }
+        // else: the private pipe filled up in one wake-up: go again at once
+    }
+}
+
+/// How long the hot thread naps between gathers: at 1 GB/s, some 300 KB
+/// arrive meanwhile, well within [`HOT_PIPE`].
+const NAP: std::time::Duration = std::time::Duration::from_micros(300);
+/// Naps in a row that bring nothing before the hot thread writes out what it
+/// holds and waits for the child (a child descheduled for a moment has not
+/// gone quiet).
+const EMPTY_NAPS: u32 = 3;
+/// File alignment of the hot thread's writes (32 pages).
+const ALIGN: u64 = 128 * 1024;
+
+/// The hot thread's private pipe: what was taken from the child's pipe and
+/// not yet written to the file.
+struct Staging {
+    r: std::os::fd::OwnedFd,
+    w: std::os::fd::OwnedFd,
+    /// Bytes in the pipe.
+    held: usize,
+    /// Bytes it can hold.
+    cap: usize,
+}
+
+impl Staging {
+    fn new() -> io::Result<Staging> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe2 fills two fds, which we then own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: fresh fds from pipe2, owned by nobody else.
+        let (r, w) = unsafe {
+            (
+                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+                std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+            )
         };
-        // SAFETY: one pollfd, ours.
-        let r = unsafe { libc::poll(&mut p, 1, COOL_AFTER.as_millis() as libc::c_int) };
-        if r == 0 {
-            return Hot::Cooled;
+        // SAFETY: fcntl on a pipe we own. Refused past the user's pipe quota:
+        // then the pipe keeps its default size and gathers less per call.
+        let got =
+            unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETPIPE_SZ, HOT_PIPE as libc::c_int) };
+        // SAFETY: as above.
+        let cap = if got > 0 {
+            got as usize
+        } else {
+            unsafe { libc::fcntl(r.as_raw_fd(), libc::F_GETPIPE_SZ) }.max(4096) as usize
+        };
+        Ok(Staging { r, w, held: 0, cap })
+    }
+
+    /// Splices what is held to the file: all of it, or (`all` false) up to
+    /// the last [`ALIGN`] boundary it reaches in the file. On a failure the
+    /// rest is copied to the file's failure accounting and the period ends.
+    fn write_out(&mut self, file: &Mutex<RotatingFile>, all: bool) -> Result<(), Hot> {
+        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+        while self.held > 0 {
+            let mut want = self.held as u64;
+            if !all {
+                let tail = (f.size() + want) % ALIGN;
+                if tail < want {
+                    want -= tail;
+                }
+            }
+            // no further than the rotation point (rounded up to ALIGN), so a
+            // rotated file is at most one ALIGN over maxbytes, as with 128 KiB
+            // writes
+            if let Some(room) = f.room() {
+                want = want.min(room.max(1).div_ceil(ALIGN) * ALIGN);
+            }
+            let want = want as usize;
+            if want == 0 {
+                break;
+            }
+            match f.splice_from(self.r.as_fd(), want) {
+                Splice::Moved(n) => {
+                    self.held -= n.min(self.held);
+                    if n < want && !all {
+                        break;
+                    }
+                }
+                // held bytes are in the pipe: only a bug gets here
+                Splice::Eof | Splice::Empty => {
+                    self.held = 0;
+                    break;
+                }
+                Splice::Unsupported => {
+                    drop(f);
+                    return Err(self.spill(file, Hot::Unsupported));
+                }
+                Splice::Failed(e) => {
+                    drop(f);
+                    return Err(self.spill(file, Hot::Fallback(e)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the period as `how`, with everything held written out.
+    fn finish(&mut self, file: &Mutex<RotatingFile>, how: Hot) -> Hot {
+        match self.write_out(file, true) {
+            Ok(()) => how,
+            Err(failed) => failed,
+        }
+    }
+
+    /// After a failed splice: empties the pipe into the file with plain
+    /// writes (which drop and count what cannot be written) and returns
+    /// `how`, or the write error if `how` has none to report.
+    fn spill(&mut self, file: &Mutex<RotatingFile>, how: Hot) -> Hot {
+        use std::os::fd::AsRawFd;
+        if self.held == 0 {
+            return how;
+        }
+        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut buf = vec![0u8; READ_SIZE.min(self.held)];
+        let mut first_error = None;
+        while self.held > 0 {
+            // SAFETY: reads into our buffer from our non-blocking pipe.
+            let n = unsafe { libc::read(self.r.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                    continue;
+                }
+                break;
+            }
+            self.held -= (n as usize).min(self.held);
+            if let Some(e) = f.write(&buf[..n as usize]) {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.held = 0;
+        match (how, first_error) {
+            (Hot::Fallback(None), Some(e)) => Hot::Fallback(Some(e)),
+            (how, _) => how,
         }
     }
 }

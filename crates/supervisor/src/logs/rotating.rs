@@ -328,6 +328,16 @@ impl RotatingFile {
         self.open().map(|_| ())
     }
 
+    /// Bytes in the current file (as this writer counts them).
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes the current file takes before it rotates (None: it never does).
+    pub fn room(&self) -> Option<u64> {
+        (self.maxbytes > 0 && self.regular).then(|| self.maxbytes.saturating_sub(self.size))
+    }
+
     /// After a run of failures: the bytes that run dropped, once writing works
     /// again (then reset).
     pub fn take_recovered(&mut self) -> Option<u64> {

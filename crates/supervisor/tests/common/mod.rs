@@ -265,6 +265,9 @@ pub struct ExtDaemon {
     pub dir: tempfile::TempDir,
     pub sock: PathBuf,
     pub child: std::process::Child,
+    /// One daemon at a time here too: an in-process daemon reaps every child
+    /// of the test binary (it is a subreaper), this one's included.
+    _guard: MutexGuard<'static, ()>,
 }
 
 impl ExtDaemon {
@@ -295,6 +298,7 @@ impl ExtDaemon {
 
     /// Starts `cmd` and waits for its socket.
     pub fn start(dir: tempfile::TempDir, mut cmd: std::process::Command) -> ExtDaemon {
+        let guard = serial();
         let sock = dir.path().join("supervisor.sock");
         let mut child = cmd.spawn().unwrap();
         wait_for("the socket", TIMEOUT, || {
@@ -304,7 +308,12 @@ impl ExtDaemon {
             }
             UnixStream::connect(&sock).ok()
         });
-        ExtDaemon { dir, sock, child }
+        ExtDaemon {
+            dir,
+            sock,
+            child,
+            _guard: guard,
+        }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -347,7 +356,8 @@ impl Drop for ExtDaemon {
         }
         let end = Instant::now() + Duration::from_secs(30);
         while Instant::now() < end {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            // an error: already reaped (by whoever reaps this binary's children)
+            if !matches!(self.child.try_wait(), Ok(None)) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(20));
