@@ -3,7 +3,7 @@
  * Usage: capture_strategies MODE ROTATION DIR   (stdin: the pipe from the writer)
  *   MODE      rw      blocking 128 KiB read + write (what cat does)
  *             poll    non-blocking 128 KiB read + write, poll() only when the pipe is empty
- *                     (what gwe's hot capture thread does)
+ *                     (gwe's hot capture thread before the nap design)
  *             batch   as poll, but reads gather in a 1 MiB buffer that is written when full or
  *                     when the pipe is empty (fewer, larger writes into the page cache)
  *             big     as batch, but written only when the 1 MiB buffer is full or the pipe has
@@ -11,6 +11,11 @@
  *                     the page cache takes it in large folios (cheaper to fill and to free)
  *             splice  non-blocking splice pipe -> file, poll() when empty (gwe's event-loop path)
  *             splice2 splice pipe -> private pipe (no copy), then private pipe -> file
+ *             naprw   nap 300 us, then one read of all the pipe holds (up to 1 MiB) into a buffer;
+ *                     write it up to the last 128 KiB boundary of the file, keep the rest
+ *             nap     gwe's hot capture thread: nap 300 us, then one splice of all the pipe
+ *                     holds into a private pipe (page moves); splice from there to the file up
+ *                     to the last 128 KiB boundary (large folios), keep the rest
  *   ROTATION  none | inline (at 50 MB: unlink .2, .1 -> .2, log -> .1, new log)
  *             | thread (the unlink on a short-lived thread, as gwe does) | keep (rotate, never unlink)
  * The pipe is grown to 1 MiB, as gwe grows a hot stream's pipe.
@@ -23,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAXBYTES (50LL * 1000 * 1000)
@@ -52,9 +59,63 @@ static int rotate(const char *dir, const char *how, int fd) {
     return open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 }
 
+static int napping;
 static void wait_readable(void) {
+    if (napping) {
+        struct timespec ts = {0, 300 * 1000};
+        nanosleep(&ts, NULL);
+        return;
+    }
     struct pollfd p = {0, POLLIN, 0};
     poll(&p, 1, 20);
+}
+
+#define ALIGN (128 * 1024)
+#define STAGE (1 << 20)
+
+/* naprw and nap: gather after a nap, write up to the last ALIGN boundary of the file. */
+static int nap_loop(int splicing, const char *dir, const char *how) {
+    int rotating = strcmp(how, "none") != 0;
+    char log[4096];
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int stage[2] = {-1, -1};
+    if (splicing) {
+        if (pipe(stage)) { perror("pipe"); return 1; }
+        fcntl(stage[0], F_SETPIPE_SZ, STAGE);
+    }
+    napping = 1;
+    long long held = 0, fpos = 0;
+    for (;;) {
+        ssize_t n = splicing
+            ? splice(0, NULL, stage[1], NULL, STAGE - held, SPLICE_F_NONBLOCK | SPLICE_F_MOVE)
+            : read(0, big + held, STAGE - held);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN) { perror("gather"); return 1; }
+        int eof = n == 0, full = n > 0 && n == STAGE - held;
+        if (n > 0) held += n;
+        for (;;) {
+            long long w = held;
+            if (!eof) {
+                long long tail = (fpos + held) % ALIGN;
+                w = tail < held ? held - tail : 0;
+            }
+            if (rotating && w > MAXBYTES - fpos) w = MAXBYTES - fpos;   /* stop at the rotation point */
+            if (w <= 0) break;
+            ssize_t m = splicing ? splice(stage[0], NULL, fd, NULL, w, SPLICE_F_MOVE)
+                                 : write(fd, big, w);
+            if (m <= 0) { perror("write"); return 1; }
+            if (!splicing) memmove(big, big + m, held - m);
+            held -= m; fpos += m;
+            if (rotating && fpos >= MAXBYTES) {
+                fd = rotate(dir, how, fd);
+                fcntl(fd, F_SETFL, 0);   /* splice refuses O_APPEND files */
+                fpos = 0;
+            }
+        }
+        if (eof) return 0;
+        if (!full) wait_readable();
+    }
 }
 
 int main(int argc, char **argv) {
@@ -62,6 +123,10 @@ int main(int argc, char **argv) {
     const char *mode = argv[1], *how = argv[2], *dir = argv[3];
     int rotating = strcmp(how, "none") != 0;
     fcntl(0, F_SETPIPE_SZ, 1 << 20);
+    if (!strcmp(mode, "naprw") || !strcmp(mode, "nap")) {
+        fcntl(0, F_SETFL, O_NONBLOCK);
+        return nap_loop(!strcmp(mode, "nap"), dir, how);
+    }
     if (strcmp(mode, "rw")) fcntl(0, F_SETFL, O_NONBLOCK);
     int splicing = !strncmp(mode, "splice", 6);
     char log[4096];

@@ -5,11 +5,11 @@
 # bench/capture_strategies.c (gcc). Prints MB/s per run and the medians.
 # Usage: bench/capture_strategies.sh [RUNS] [VARIANT ...]   VARIANT = MODE:ROTATION
 #   default variants: rw:none poll:none batch:none big:none poll:inline poll:thread poll:keep
-#                     splice:none splice2:none
+#                     splice:none splice2:none naprw:thread nap:none nap:thread nap:keep
 set -euo pipefail
 cd "$(dirname "$0")"
 runs=${1:-5}; shift || true
-variants=${*:-rw:none poll:none batch:none big:none poll:inline poll:thread poll:keep splice:none splice2:none}
+variants=${*:-rw:none poll:none batch:none big:none poll:inline poll:thread poll:keep splice:none splice2:none naprw:thread nap:none nap:thread nap:keep}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -pthread -o "$work/cap" capture_strategies.c

@@ -298,12 +298,6 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
         return Hot::Unsupported;
     };
     let child = fd.as_raw_fd();
-    // SCHED_BATCH: the same share of the CPU, but a wake-up from a nap does
-    // not preempt the child (or anything else): the thread runs on a free CPU
-    // or at the next tick; only if the pipe fills first does the child wait.
-    let batch = libc::sched_param { sched_priority: 0 };
-    // SAFETY: sets this thread's policy (0 = the caller); allowed unprivileged.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &batch) };
     let mut window_start = std::time::Instant::now();
     let mut window_bytes = 0u64;
     let mut empty_naps = 0u32;
@@ -448,12 +442,6 @@ impl Staging {
                     break;
                 }
                 want -= tail;
-            }
-            // no further than the rotation point (rounded up to ALIGN), so a
-            // rotated file is at most one ALIGN over maxbytes, as with 128 KiB
-            // writes
-            if let Some(room) = f.room() {
-                want = want.min(room.max(1).div_ceil(ALIGN) * ALIGN);
             }
             let want = want as usize;
             if want == 0 {

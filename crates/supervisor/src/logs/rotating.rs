@@ -195,7 +195,9 @@ impl RotatingFile {
 
     /// Moves up to `len` bytes from the non-blocking pipe `from` to the end
     /// of the file with splice(2): no copy through user space. Rotates like
-    /// [`RotatingFile::write`].
+    /// [`RotatingFile::write`], but never moves past `maxbytes`, so a file
+    /// rotated after a splice holds exactly `maxbytes` (a plain write may
+    /// overshoot by what it carries, as supervisord's does).
     pub fn splice_from(&mut self, from: BorrowedFd<'_>, len: usize) -> Splice {
         if let Err(e) = self.open() {
             return Splice::Failed(self.fail(e, 0));
@@ -206,6 +208,12 @@ impl RotatingFile {
         let out = match self.set_append(false) {
             Ok(file) => file.as_raw_fd(),
             Err(e) => return Splice::Failed(self.fail(e, 0)),
+        };
+        let len = if self.maxbytes > 0 {
+            let room = self.maxbytes.saturating_sub(self.size).max(1);
+            len.min(usize::try_from(room).unwrap_or(usize::MAX))
+        } else {
+            len
         };
         // the current end, like O_APPEND would (splice refuses O_APPEND
         // files); one plain fstat, no statx
@@ -331,11 +339,6 @@ impl RotatingFile {
     /// Bytes in the current file (as this writer counts them).
     pub fn size(&self) -> u64 {
         self.size
-    }
-
-    /// Bytes the current file takes before it rotates (None: it never does).
-    pub fn room(&self) -> Option<u64> {
-        (self.maxbytes > 0 && self.regular).then(|| self.maxbytes.saturating_sub(self.size))
     }
 
     /// After a run of failures: the bytes that run dropped, once writing works
@@ -562,6 +565,30 @@ mod tests {
         ));
         assert!(matches!(f.splice_from(rx.as_fd(), 1 << 20), Splice::Eof));
         assert_eq!(read(&p), "after");
+    }
+
+    #[test]
+    fn a_splice_stops_at_maxbytes_so_rotated_files_hold_exactly_that() {
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, "old\n").unwrap();
+        let mut f = RotatingFile::new(p.clone(), 10, 2);
+        let (rx, mut tx) = nonblocking_pipe();
+        tx.write_all(b"abcdefghijklmnopqrstuvwx").unwrap();
+        drop(tx);
+        let mut moved = Vec::new();
+        loop {
+            match f.splice_from(rx.as_fd(), 1 << 20) {
+                Splice::Moved(n) => moved.push(n),
+                Splice::Eof => break,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(moved, [6, 10, 8]);
+        assert_eq!(read(&numbered(&p, 2)), "old\nabcdef");
+        assert_eq!(read(&numbered(&p, 1)), "ghijklmnop");
+        assert_eq!(read(&p), "qrstuvwx");
     }
 
     #[test]
