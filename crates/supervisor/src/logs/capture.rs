@@ -305,8 +305,10 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
         // gather
         let mut got = 0usize;
         let mut eof = false;
-        let mut full = false;
-        while staged.held < staged.cap {
+        // a private pipe still full (the file took less than it held): no
+        // nap before the next write-out
+        let mut full = staged.held == staged.cap;
+        while !full {
             let len = staged.cap - staged.held;
             // SAFETY: splice between two pipes we own; no offsets.
             let n = unsafe {
@@ -448,12 +450,9 @@ impl Staging {
                 break;
             }
             match f.splice_from(self.r.as_fd(), want) {
-                Splice::Moved(n) => {
-                    self.held -= n.min(self.held);
-                    if n < want && !all {
-                        break;
-                    }
-                }
+                // less than asked for (a rotation point, a signal): go on
+                // from where the file is now
+                Splice::Moved(n) => self.held -= n.min(self.held),
                 // held bytes are in the pipe: only a bug gets here
                 Splice::Eof | Splice::Empty => {
                     self.held = 0;
