@@ -209,8 +209,10 @@ impl RotatingFile {
             Ok(file) => file.as_raw_fd(),
             Err(e) => return Splice::Failed(self.fail(e, 0)),
         };
-        let len = if self.maxbytes > 0 {
-            let room = self.maxbytes.saturating_sub(self.size).max(1);
+        // (no room left means a rotation failed and is retried after this
+        // splice: it is not cut short then)
+        let room = self.maxbytes.saturating_sub(self.size);
+        let len = if room > 0 {
             len.min(usize::try_from(room).unwrap_or(usize::MAX))
         } else {
             len
