@@ -594,6 +594,25 @@ mod tests {
     }
 
     #[test]
+    fn a_file_already_past_maxbytes_takes_a_whole_splice_then_rotates() {
+        // as after a failed rotation (retried after the next splice): no room
+        // left must not cut splices to one byte each
+        use std::os::fd::AsFd;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.log");
+        std::fs::write(&p, [b'a'; 30]).unwrap();
+        let mut f = RotatingFile::new(p.clone(), 10, 1);
+        let (rx, mut tx) = nonblocking_pipe();
+        tx.write_all(&[b'b'; 20]).unwrap();
+        assert!(matches!(
+            f.splice_from(rx.as_fd(), 1 << 20),
+            Splice::Moved(20)
+        ));
+        assert_eq!(std::fs::metadata(numbered(&p, 1)).unwrap().len(), 50);
+        assert_eq!(read(&p), "");
+    }
+
+    #[test]
     fn splice_into_a_device_is_unsupported_and_into_a_bad_path_fails_once() {
         use std::os::fd::AsFd;
         let (rx, mut tx) = nonblocking_pipe();
