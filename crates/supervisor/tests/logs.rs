@@ -359,18 +359,19 @@ fn a_hot_stream_still_rotates_by_maxbytes() {
     assert!(!d.path("hot.log.3").exists());
 }
 
-#[test]
-fn a_hot_stream_past_the_file_size_limit_is_drained_dropped_and_counted() {
-    // The daemon runs with an 8 MiB file size limit (RLIMIT_FSIZE): its
-    // writes past that fail (EFBIG) while the stream is hot, on the capture
-    // thread. The child must still run to its end, every byte is either in
-    // the file or counted as dropped, and the daemon lives on.
+/// Runs a program writing 32 MiB of `y` under a daemon with a file size
+/// limit (RLIMIT_FSIZE) of `limit` bytes and `supervisord` added to its
+/// `[supervisord]` section; checks that the child runs to its end, every byte
+/// is either in the file or counted as dropped, and the daemon lives on.
+fn past_the_file_size_limit(supervisord: &str, limit: u64) {
     let total: u64 = 32 << 20;
-    let limit: u64 = 8 << 20;
     let conf = format!(
         "{}[program:hot]\ncommand = {{dir}}/hot.sh\nstartsecs = 0\nautorestart = false\n\
          stdout_logfile = {{dir}}/hot.log\nstdout_logfile_maxbytes = 0\n",
-        header(std::path::Path::new("{dir}"))
+        header(std::path::Path::new("{dir}")).replace(
+            "loglevel = debug\n",
+            &format!("loglevel = debug\n{supervisord}")
+        )
     );
     let (dir, mut cmd) = ExtDaemon::command(&conf, |dir| {
         script(
@@ -422,6 +423,19 @@ fn a_hot_stream_past_the_file_size_limit_is_drained_dropped_and_counted() {
             .and_then(Value::as_str),
         Some("RUNNING")
     );
+}
+
+#[test]
+fn a_hot_stream_past_the_file_size_limit_is_drained_dropped_and_counted() {
+    // spliced, on the capture thread once the stream is hot
+    past_the_file_size_limit("", 8 << 20);
+}
+
+#[test]
+fn copied_output_past_the_file_size_limit_counts_only_what_was_dropped() {
+    // strip_ansi makes the bytes pass through the daemon (plain writes); a
+    // limit off every write boundary makes one write land in part
+    past_the_file_size_limit("strip_ansi = true\n", (8 << 20) + 100);
 }
 
 #[test]

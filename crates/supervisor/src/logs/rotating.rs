@@ -183,13 +183,29 @@ impl RotatingFile {
     /// Appends `data`, rotating afterwards if needed. Returns the error only
     /// for the first failure after a success (to log once).
     pub fn write(&mut self, data: &[u8]) -> Option<io::Error> {
+        // what got in before a failure (a full disk, the file size limit) is
+        // in the file, not dropped
+        let mut done = 0;
         let res = match self.open() {
-            Ok(_) => self.set_append(true).and_then(|f| f.write_all(data)),
+            Ok(_) => self.set_append(true).and_then(|f| {
+                while done < data.len() {
+                    match f.write(&data[done..]) {
+                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                        Ok(n) => done += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(())
+            }),
             Err(e) => Err(e),
         };
         match res {
             Ok(()) => self.written(data.len()),
-            Err(e) => self.fail(e, data.len()),
+            Err(e) => {
+                self.size += done as u64;
+                self.fail(e, data.len() - done)
+            }
         }
     }
 
