@@ -262,12 +262,7 @@ fn unwritable_log_never_blocks_the_child_or_other_apps() {
         "logged once\n{log}"
     );
     // still serving
-    assert_eq!(
-        d.ok("supervisor.getState", &[])
-            .get("statename")
-            .and_then(Value::as_str),
-        Some("RUNNING")
-    );
+    assert_eq!(d.daemon_statename(), "RUNNING");
 }
 
 #[test]
@@ -417,12 +412,7 @@ fn past_the_file_size_limit(supervisord: &str, limit: u64) {
         .as_str(),
         Some("child-done\n")
     );
-    assert_eq!(
-        d.ok("supervisor.getState", &[])
-            .get("statename")
-            .and_then(Value::as_str),
-        Some("RUNNING")
-    );
+    assert_eq!(d.daemon_statename(), "RUNNING");
 }
 
 #[test]

@@ -213,12 +213,7 @@ fn without_a_syslog_socket_messages_are_dropped_counted_and_logged_once() {
     );
     d.wait_log(&failed);
     assert_eq!(d.mainlog().matches(&failed).count(), 1, "{}", d.mainlog());
-    assert_eq!(
-        d.ok("supervisor.getState", &[])
-            .get("statename")
-            .and_then(Value::as_str),
-        Some("RUNNING")
-    );
+    assert_eq!(d.daemon_statename(), "RUNNING");
     assert_eq!(d.statename("loud"), "RUNNING");
     // syslogd comes up: the next line goes out and the drops are reported
     let rx = receiver(&sock);

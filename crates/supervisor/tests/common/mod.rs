@@ -50,8 +50,7 @@ pub fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
 
 /// A running in-process daemon.
 pub struct Daemon {
-    pub dir: tempfile::TempDir,
-    pub sock: PathBuf,
+    ctl: Control,
     pub conf: PathBuf,
     thread: Option<JoinHandle<Result<(), String>>>,
     _guard: MutexGuard<'static, ()>,
@@ -91,8 +90,7 @@ impl Daemon {
         let thread =
             std::thread::spawn(move || gwe_supervisor::run(opts).map_err(|e| e.to_string()));
         let mut d = Daemon {
-            dir,
-            sock,
+            ctl: Control { dir, sock },
             conf,
             thread: Some(thread),
             _guard: guard,
@@ -107,20 +105,38 @@ impl Daemon {
         d
     }
 
+    /// Stops the daemon through RPC and waits for the thread.
+    pub fn shutdown(&mut self) -> Result<(), String> {
+        self.stop_thread()
+    }
+
+    fn stop_thread(&mut self) -> Result<(), String> {
+        let Some(t) = self.thread.take() else {
+            return Ok(());
+        };
+        let _ = self.call("supervisor.shutdown", &[]);
+        wait_for("the daemon to exit", Duration::from_secs(30), || {
+            t.is_finished().then_some(())
+        });
+        t.join().unwrap()
+    }
+}
+
+/// What the handles of both kinds of daemon share: the temp dir it runs in
+/// and its control socket.
+pub struct Control {
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+}
+
+impl Control {
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// One XML-RPC call on a new connection.
     pub fn call(&self, method: &str, params: &[Value]) -> Result<Value, Fault> {
-        let body = xmlrpc::encode_call(method, params);
-        let resp = http(&self.sock, &format!(
-            "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ));
-        let (status, body) = split_response(&resp);
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&resp));
-        xmlrpc::parse_response(body).expect("valid XML-RPC response")
+        rpc_call(&self.sock, method, params)
     }
 
     /// A call that must succeed.
@@ -168,20 +184,20 @@ impl Daemon {
         });
     }
 
-    /// Stops the daemon through RPC and waits for the thread.
-    pub fn shutdown(&mut self) -> Result<(), String> {
-        self.stop_thread()
+    /// The daemon's own state name (`getState`).
+    pub fn daemon_statename(&self) -> String {
+        self.ok("supervisor.getState", &[])
+            .get("statename")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned()
     }
+}
 
-    fn stop_thread(&mut self) -> Result<(), String> {
-        let Some(t) = self.thread.take() else {
-            return Ok(());
-        };
-        let _ = self.call("supervisor.shutdown", &[]);
-        wait_for("the daemon to exit", Duration::from_secs(30), || {
-            t.is_finished().then_some(())
-        });
-        t.join().unwrap()
+impl std::ops::Deref for Daemon {
+    type Target = Control;
+    fn deref(&self) -> &Control {
+        &self.ctl
     }
 }
 
@@ -262,8 +278,7 @@ pub fn rpc_call(sock: &Path, method: &str, params: &[Value]) -> Result<Value, Fa
 /// daemon would do to the test binary. Its stdout/stderr go to `daemon.out`
 /// in the temp dir.
 pub struct ExtDaemon {
-    pub dir: tempfile::TempDir,
-    pub sock: PathBuf,
+    ctl: Control,
     pub child: std::process::Child,
     /// One daemon at a time here too: an in-process daemon reaps every child
     /// of the test binary (it is a subreaper), this one's included.
@@ -309,43 +324,17 @@ impl ExtDaemon {
             UnixStream::connect(&sock).ok()
         });
         ExtDaemon {
-            dir,
-            sock,
+            ctl: Control { dir, sock },
             child,
             _guard: guard,
         }
     }
+}
 
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    pub fn ok(&self, method: &str, params: &[Value]) -> Value {
-        rpc_call(&self.sock, method, params).unwrap_or_else(|f| panic!("{method}: {f}"))
-    }
-
-    pub fn statename(&self, name: &str) -> String {
-        self.ok("supervisor.getProcessInfo", &[s(name)])
-            .get("statename")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    }
-
-    pub fn wait_state(&self, name: &str, state: &str) {
-        wait_for(&format!("{name} to be {state}"), TIMEOUT, || {
-            (self.statename(name) == state).then_some(())
-        });
-    }
-
-    pub fn mainlog(&self) -> String {
-        std::fs::read_to_string(self.path("supervisord.log")).unwrap_or_default()
-    }
-
-    pub fn wait_log(&self, needle: &str) {
-        wait_for(&format!("main log line {needle:?}"), TIMEOUT, || {
-            self.mainlog().contains(needle).then_some(())
-        });
+impl std::ops::Deref for ExtDaemon {
+    type Target = Control;
+    fn deref(&self) -> &Control {
+        &self.ctl
     }
 }
 
