@@ -202,10 +202,8 @@ impl RotatingFile {
         };
         match res {
             Ok(()) => self.written(data.len()),
-            Err(e) => {
-                self.size += done as u64;
-                self.fail(e, data.len() - done)
-            }
+            // the size is read from the file when it is reopened
+            Err(e) => self.fail(e, data.len() - done),
         }
     }
 
