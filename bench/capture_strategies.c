@@ -1,6 +1,6 @@
 /* Capture strategies for a fast child's stdout, side by side with `cat` (bench/capture_strategies.sh).
  *
- * Usage: capture_strategies MODE ROTATION DIR   (stdin: the pipe from the writer)
+ * Usage: capture_strategies MODE ROTATION DIR [SCHED]   (stdin: the pipe from the writer)
  *   MODE      rw      blocking 128 KiB read + write (what cat does)
  *             poll    non-blocking 128 KiB read + write, poll() only when the pipe is empty
  *                     (gwe's hot capture thread before the nap design)
@@ -16,8 +16,13 @@
  *             nap     gwe's hot capture thread: nap 300 us, then one splice of all the pipe
  *                     holds into a private pipe (page moves); splice from there to the file up
  *                     to the last 128 KiB boundary (large folios), keep the rest
+ *             napdK   nap 300 us, then splice what the pipe holds straight to the file in pieces
+ *                     of K KiB (default 128): no private pipe, so the pages go back to the
+ *                     writer's pipe (its page cache of one or two), but its lock is held per piece
  *   ROTATION  none | inline (at 50 MB: unlink .2, .1 -> .2, log -> .1, new log)
  *             | thread (the unlink on a short-lived thread, as gwe does) | keep (rotate, never unlink)
+ *   SCHED     normal (default) | idle (SCHED_IDLE: a CPU running only this counts as idle when
+ *             the writer's processes wake up) | niceN (nice value N)
  * The pipe is grown to 1 MiB, as gwe grows a hot stream's pipe.
  */
 #define _GNU_SOURCE
@@ -25,9 +30,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,11 +125,56 @@ static int nap_loop(int splicing, const char *dir, const char *how) {
     }
 }
 
+/* napdK: nap, then splice what the pipe holds straight to the file, in pieces of `piece` bytes. */
+static int napd_loop(const char *dir, const char *how, long long piece) {
+    int rotating = strcmp(how, "none") != 0;
+    char log[4096];
+    snprintf(log, sizeof log, "%s/out.log", dir);
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    napping = 1;
+    long long fpos = 0;
+    for (;;) {
+        int avail = 0;
+        if (ioctl(0, FIONREAD, &avail)) { perror("FIONREAD"); return 1; }
+        /* an empty pipe: one splice tells the end (0) from nothing yet (EAGAIN) */
+        long long left = avail > 0 ? avail : 1;
+        while (left > 0) {
+            long long w = avail > 0 && left < piece ? left : piece;
+            if (rotating && w > MAXBYTES - fpos) w = MAXBYTES - fpos;
+            ssize_t m = splice(0, NULL, fd, NULL, w, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+            if (m == 0) return 0;
+            if (m < 0 && errno == EINTR) continue;
+            if (m < 0 && errno == EAGAIN) break;
+            if (m < 0) { perror("splice"); return 1; }
+            left -= m; fpos += m;
+            if (rotating && fpos >= MAXBYTES) {
+                fd = rotate(dir, how, fd);
+                fcntl(fd, F_SETFL, 0);   /* splice refuses O_APPEND files */
+                fpos = 0;
+            }
+        }
+        wait_readable();
+    }
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: %s MODE ROTATION DIR\n", argv[0]); return 2; }
-    const char *mode = argv[1], *how = argv[2], *dir = argv[3];
+    if (argc != 4 && argc != 5) { fprintf(stderr, "usage: %s MODE ROTATION DIR [SCHED]\n", argv[0]); return 2; }
+    const char *mode = argv[1], *how = argv[2], *dir = argv[3], *sched = argc == 5 ? argv[4] : "normal";
     int rotating = strcmp(how, "none") != 0;
     fcntl(0, F_SETPIPE_SZ, 1 << 20);
+    if (!strcmp(sched, "idle")) {
+        struct sched_param sp = {0};
+        if (sched_setscheduler(0, SCHED_IDLE, &sp)) { perror("SCHED_IDLE"); return 1; }
+    } else if (!strncmp(sched, "nice", 4)) {
+        if (setpriority(PRIO_PROCESS, 0, atoi(sched + 4))) { perror("setpriority"); return 1; }
+    } else if (strcmp(sched, "normal")) {
+        fprintf(stderr, "SCHED: normal, idle or niceN\n");
+        return 2;
+    }
+    if (!strncmp(mode, "napd", 4)) {
+        fcntl(0, F_SETFL, O_NONBLOCK);
+        return napd_loop(dir, how, mode[4] ? atoll(mode + 4) * 1024 : ALIGN);
+    }
     if (!strcmp(mode, "naprw") || !strcmp(mode, "nap")) {
         fcntl(0, F_SETFL, O_NONBLOCK);
         return nap_loop(!strcmp(mode, "nap"), dir, how);

@@ -3,7 +3,8 @@
 # 100-byte lines from `yes | head -c`): which way of draining a child's pipe into a rotating log
 # can keep up with cat on this machine, and what rotation costs. The C program is
 # bench/capture_strategies.c (gcc). Prints MB/s per run and the medians.
-# Usage: bench/capture_strategies.sh [RUNS] [VARIANT ...]   VARIANT = MODE:ROTATION
+# Usage: bench/capture_strategies.sh [RUNS] [VARIANT ...]   VARIANT = MODE:ROTATION[:SCHED]
+#   (MODE, ROTATION and SCHED as the C program's usage says, e.g. napd1024:thread, nap:thread:idle)
 #   default variants: rw:none poll:none batch:none big:none poll:inline poll:thread poll:keep
 #                     splice:none splice2:none naprw:thread nap:none nap:thread nap:keep
 set -euo pipefail
@@ -24,7 +25,8 @@ results=()
 for r in $(seq 1 "$runs"); do
     line="run $r: cat $(one "$gen | cat > $work/d/out")"
     for v in $variants; do
-        line="$line  $v $(one "$gen | $work/cap ${v%%:*} ${v##*:} $work/d")"
+        IFS=: read -r mode rot sched <<< "$v"
+        line="$line  $v $(one "$gen | $work/cap $mode $rot $work/d ${sched:-normal}")"
     done
     echo "$line"
     results+=("$line")
