@@ -3,7 +3,8 @@
 //!
 //! Files in the config directory (`$GWE_CONFIG_DIR`, default `/etc/gwe`):
 //! - `Gateway.cfg`, section `[device]`: `cik`, `vendor`, `model`, `uuid`;
-//! - `Engine.config`, section `[engine]`: `server_url`, `user_agent`, `audit_db`.
+//! - `Engine.config`, section `[engine]`: `server_url`, `user_agent`, `audit_db`,
+//!   `tls_roots` (`bundled`, `system` or a PEM file: a private hub's CA).
 //!
 //! An empty `server_url` means `https://<model>.m2.exosite.io` (Murano: the model is
 //! the product id). A value written `''` counts as empty, as the engine prints it.
@@ -39,6 +40,8 @@ pub struct GatewaySettings {
     pub user_agent: Option<String>,
     /// `[engine] audit_db`.
     pub audit_db: Option<PathBuf>,
+    /// `[engine] tls_roots`.
+    pub tls_roots: Option<crate::TlsRoots>,
 }
 
 /// `$GWE_CONFIG_DIR` when set and non-empty, else `/etc/gwe`.
@@ -69,12 +72,13 @@ impl GatewaySettings {
             server_url: get(&en, "engine", "server_url"),
             user_agent: get(&en, "engine", "user_agent"),
             audit_db: get(&en, "engine", "audit_db").map(PathBuf::from),
+            tls_roots: get(&en, "engine", "tls_roots").map(|r| crate::TlsRoots::parse(&r)),
         }
     }
 
-    /// A client configuration for this gateway: server, CIK, vendor/model/uuid and the
-    /// audit database (`audit_db`, else `$GWE_AUDIT_DB` / the default). `None` when
-    /// no server can be derived.
+    /// A client configuration for this gateway: server, CIK, vendor/model/uuid, trusted
+    /// roots and the audit database (`audit_db`, else `$GWE_AUDIT_DB` / the default).
+    /// `None` when no server can be derived.
     pub fn client_config(&self) -> Option<crate::ClientConfig> {
         let mut c = crate::ClientConfig::new(self.server()?);
         c.cik = self.cik.clone();
@@ -83,6 +87,9 @@ impl GatewaySettings {
         c.sn = self.uuid.clone();
         if let Some(db) = &self.audit_db {
             c.audit = crate::audit::AuditConfig::at(db);
+        }
+        if let Some(roots) = &self.tls_roots {
+            c.tls_roots = roots.clone();
         }
         Some(c)
     }
@@ -126,7 +133,7 @@ mod tests {
         .unwrap();
         std::fs::write(
             dir.path().join(ENGINE_CONFIG),
-            "[engine]\nserver_url = http://127.0.0.1:9\nuser_agent =\n",
+            "[engine]\nserver_url = http://127.0.0.1:9\nuser_agent =\ntls_roots = /etc/gwe/hub-ca.pem\n",
         )
         .unwrap();
         let s = GatewaySettings::load(dir.path());
@@ -139,6 +146,10 @@ mod tests {
         assert_eq!(
             (c.base_url.as_str(), c.cik.as_deref(), c.sn.as_deref()),
             ("http://127.0.0.1:9", Some("abc"), Some("00:11:22"))
+        );
+        assert_eq!(
+            c.tls_roots,
+            crate::TlsRoots::CaFile("/etc/gwe/hub-ca.pem".into())
         );
         assert_eq!(
             GatewaySettings::default()

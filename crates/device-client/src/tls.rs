@@ -31,6 +31,17 @@ impl TlsRoots {
     }
 }
 
+/// The spelling [`TlsRoots::parse`] reads back.
+impl std::fmt::Display for TlsRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsRoots::Bundled => f.write_str("bundled"),
+            TlsRoots::System => f.write_str("system"),
+            TlsRoots::CaFile(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
 /// Builds the rustls configuration (ring provider, TLS 1.2 and 1.3); the one
 /// place that turns [`TlsRoots`] into trust, for the device client and for
 /// the hub's operator CLI.
@@ -100,6 +111,13 @@ mod tests {
             TlsRoots::parse("/x/ca.pem"),
             TlsRoots::CaFile("/x/ca.pem".into())
         );
+        for roots in [
+            TlsRoots::Bundled,
+            TlsRoots::System,
+            TlsRoots::CaFile("/x/ca.pem".into()),
+        ] {
+            assert_eq!(TlsRoots::parse(&roots.to_string()), roots);
+        }
     }
 
     #[test]

@@ -195,3 +195,54 @@ async fn untrusted_certificate_is_a_network_error_before_sending() {
         other => panic!("expected a network error, got {other}"),
     }
 }
+
+// Two workers: the server answers while the test thread waits for gdc.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gdc_on_the_gateway_trusts_the_engines_tls_roots() {
+    let server = tls_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let engine_config = |extra: &str| {
+        std::fs::write(
+            dir.path().join("Engine.config"),
+            format!(
+                "[engine]\nserver_url = https://127.0.0.1:{}\n{extra}",
+                server.port
+            ),
+        )
+        .unwrap();
+    };
+    std::fs::write(
+        dir.path().join("Gateway.cfg"),
+        format!("[device]\ncik = {CIK}\nmodel = p1\nvendor = p1\nuuid = 00:11\n"),
+    )
+    .unwrap();
+    let gdc = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gdc"))
+            .args(args)
+            .args(["--no-audit", "--timeout", "20"])
+            .env("GWE_CONFIG_DIR", dir.path())
+            .output()
+            .unwrap()
+    };
+    // Without tls_roots: the bundled roots, which do not know the private CA.
+    engine_config("");
+    let out = gdc(&["read", "a"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("certificate"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The engine's tls_roots: trusted, as the engine itself trusts it.
+    engine_config(&format!("tls_roots = {}\n", data("ca.pem").display()));
+    let out = gdc(&["read", "a"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "secure\n");
+    // --tls-roots on the command line wins over the configuration.
+    let out = gdc(&["read", "a", "--tls-roots", "bundled"]);
+    assert!(!out.status.success());
+}

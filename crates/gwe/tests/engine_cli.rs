@@ -461,6 +461,97 @@ fn once_activates_and_checks_in_against_a_real_hub() {
     assert!(err.contains("check-in failed"), "{err}");
 }
 
+/// A self-signed certificate for `localhost` / 127.0.0.1 and its key (the hub's test data).
+fn hub_test_cert(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../hub/tests/data")
+        .join(name)
+}
+
+#[test]
+fn a_private_hub_over_https_is_trusted_through_tls_roots() {
+    use clap::Parser;
+    const TOKEN: &str = "cli-tls-token-0123456789";
+    let gw = Gw::new();
+    let hub_dir = tempfile::tempdir().unwrap();
+    let cert = hub_test_cert("localhost.crt");
+    let hub = LocalHub::start_tls(
+        hub_dir.path(),
+        TOKEN,
+        gwe_hub::TlsFiles {
+            cert: cert.clone(),
+            key: hub_test_cert("localhost.key"),
+        },
+    );
+    let server = format!("https://{}", hub.addr);
+    let engine_config = |extra: &str| {
+        std::fs::create_dir_all(gw.etc()).unwrap();
+        std::fs::write(
+            gw.etc().join("Engine.config"),
+            format!(
+                "[engine]\nserver_url = {server}\naudit_db = {}\n{extra}",
+                gw.root.path().join("ifaces.db").display()
+            ),
+        )
+        .unwrap();
+    };
+    engine_config("");
+    gw.ok(&["-P", "default", "-i", "eth0"]);
+    // The operator adds the identity through gwe-hub's own CLI, over https as well.
+    let add = gwe_hub::cli::Cli::try_parse_from([
+        "gwe-hub",
+        "device",
+        "add",
+        "02:1A:2B:3C:4D:5E",
+        "--url",
+        &server,
+        "--tls-roots",
+        &cert.display().to_string(),
+        "--token",
+        TOKEN,
+    ])
+    .unwrap();
+    hub.rt
+        .block_on(gwe_hub::cli::run(add))
+        .expect("device add over https");
+
+    // The bundled web PKI does not know a self-signed certificate: refused, and said why.
+    let err = gw.stderr(&["-o"], 1);
+    assert!(err.contains("certificate"), "{err}");
+    assert_eq!(gw.ok(&["-C"]), "''\n");
+
+    // A CA file that is not there: the engine stops with the path in the message.
+    let missing = gw.root.path().join("missing-ca.pem");
+    engine_config(&format!("tls_roots = {}\n", missing.display()));
+    let err = gw.stderr(&["-o"], 1);
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+
+    // Trusting the hub's certificate: one cycle activates and reports over https.
+    engine_config(&format!("tls_roots = {}\n", cert.display()));
+    assert!(gw
+        .ok(&["--engine-conf"])
+        .contains(&format!("tls_roots = {}\n", cert.display())));
+    gw.ok(&["-o"]);
+    let cik = gw.ok(&["-C"]);
+    assert_eq!(cik.trim().len(), 40, "{cik}");
+    // The release download takes the same roots: it reaches the hub's content area (nothing
+    // is published there, so the link is missing) instead of failing the handshake.
+    let cwd = gw.root.path().join("cwd");
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = gw
+        .cmd(&["--download-latest", "stable"])
+        .current_dir(&cwd)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("stable/latest.lnk") && !err.contains("certificate"),
+        "{err}"
+    );
+    hub.stop();
+}
+
 #[test]
 fn the_engine_loop_stops_cleanly_on_sigterm() {
     let gw = Gw::new();

@@ -69,7 +69,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_audit: bool,
 
-    /// Trusted CAs for https: `bundled` (default), `system`, or a PEM file.
+    /// Trusted CAs for https: `bundled`, `system`, or a PEM file (default: the engine's
+    /// `tls_roots` in Engine.config, else `bundled`).
     #[arg(long, global = true, value_name = "ROOTS")]
     pub tls_roots: Option<String>,
 

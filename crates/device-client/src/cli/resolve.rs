@@ -74,6 +74,7 @@ pub fn client(cli: &Cli, positional_cik: Option<String>) -> anyhow::Result<Devic
         .tls_roots
         .as_deref()
         .map(TlsRoots::parse)
+        .or_else(|| s.tls_roots.clone())
         .unwrap_or_default();
     config.audit = match audit_path(cli, &s) {
         Some(p) => AuditConfig::at(p),

@@ -10,10 +10,13 @@
 //! | `supervisor_url` | `unix:///tmp/supervisord.sock` | where the supervisor's XML-RPC listens |
 //! | `audit_db` | `/var/lib/gwe/ifaces.db` | the device-client request log read for `usage_report` (the same default as `gdc`; not `/tmp`, a tmpfs on gateways) |
 //! | `state_dir` | `/var/lib/gwe` | the engine's state (`versions.json`, delivery state) |
+//! | `tls_roots` | `bundled` | CAs trusted for an https `server_url`: `bundled` (Mozilla's, in the binary), `system` (the OS store) or the absolute path of a PEM file (a private hub's certificate or CA); `gdc` on the gateway reads it too |
 //!
 //! Other keys and sections are kept as they are (later features put theirs here).
 
 use std::path::{Path, PathBuf};
+
+use gwe_device_client::TlsRoots;
 
 use super::ini::IniDoc;
 use super::{parse_ini, unquote_empty, ConfigError};
@@ -116,6 +119,8 @@ pub struct EngineConfig {
     pub audit_db: PathBuf,
     /// The engine's state directory as configured (see [`EngineConfig::state_dir`]).
     pub state_dir: PathBuf,
+    /// CAs trusted for https.
+    pub tls_roots: TlsRoots,
     /// Keys of `[engine]` this version does not know, kept in order.
     pub extra: Vec<(String, String)>,
     doc: IniDoc,
@@ -132,13 +137,14 @@ impl Default for EngineConfig {
             supervisor_url: DEFAULT_SUPERVISOR_URL.into(),
             audit_db: PathBuf::from(DEFAULT_AUDIT_DB),
             state_dir: PathBuf::from(DEFAULT_STATE_DIR),
+            tls_roots: TlsRoots::default(),
             extra: Vec::new(),
             doc: IniDoc::default(),
         }
     }
 }
 
-const KNOWN_KEYS: [&str; 8] = [
+const KNOWN_KEYS: [&str; 9] = [
     "update_interval",
     "log_level",
     "user_agent",
@@ -147,6 +153,7 @@ const KNOWN_KEYS: [&str; 8] = [
     "supervisor_url",
     "audit_db",
     "state_dir",
+    "tls_roots",
 ];
 
 impl EngineConfig {
@@ -243,6 +250,9 @@ impl EngineConfig {
                         cfg.state_dir = PathBuf::from(value);
                     }
                 }
+                "tls_roots" => {
+                    cfg.tls_roots = parse_tls_roots(value).map_err(|p| invalid(key, raw, p))?;
+                }
                 _ => cfg.extra.push((key.clone(), raw.clone())),
             }
         }
@@ -269,6 +279,7 @@ impl EngineConfig {
                 "state_dir".to_string(),
                 self.state_dir.display().to_string(),
             ),
+            ("tls_roots".to_string(), self.tls_roots.to_string()),
         ];
         out.extend(self.extra.iter().cloned());
         out
@@ -327,6 +338,19 @@ pub fn parse_interval(value: &str, max: u64) -> Result<u64, String> {
         return Err(format!("out of range: must be 1 to {max} seconds"));
     }
     Ok(n)
+}
+
+/// `bundled`, `system` or the absolute path of a PEM file (a relative one would depend on the
+/// directory the engine happens to start in); empty = `bundled`. Whether the file
+/// holds certificates is told when the client is built, as `gdc --tls-roots` tells it.
+pub fn parse_tls_roots(value: &str) -> Result<TlsRoots, String> {
+    let roots = TlsRoots::parse(value);
+    if let TlsRoots::CaFile(path) = &roots {
+        if !path.is_absolute() || value.chars().any(char::is_control) {
+            return Err("expected bundled, system or the absolute path of a PEM file".into());
+        }
+    }
+    Ok(roots)
 }
 
 /// `scheme://host[:port]` with scheme http or https, or empty.
@@ -426,6 +450,16 @@ mod tests {
                 "whole",
             ),
             ("[engine]\nserver_url = ftp://x\n", "server_url", "http://"),
+            (
+                "[engine]\ntls_roots = ca.pem\n",
+                "tls_roots",
+                "absolute path",
+            ),
+            (
+                "[engine]\ntls_roots = mozilla\n",
+                "tls_roots",
+                "bundled, system",
+            ),
         ] {
             let msg = EngineConfig::parse(p(), text).unwrap_err().to_string();
             assert!(
@@ -433,6 +467,28 @@ mod tests {
                 "{text:?} -> {msg}"
             );
         }
+    }
+
+    #[test]
+    fn tls_roots_parse_render_and_default() {
+        let cfg = EngineConfig::parse(p(), "[engine]\n").unwrap();
+        assert_eq!(cfg.tls_roots, TlsRoots::Bundled);
+        // the default is not written into a file that did not have it
+        assert!(!cfg.render().unwrap().contains("tls_roots"));
+        for (text, roots) in [
+            ("system", TlsRoots::System),
+            ("''", TlsRoots::Bundled),
+            (
+                "/etc/gwe/hub-ca.pem",
+                TlsRoots::CaFile("/etc/gwe/hub-ca.pem".into()),
+            ),
+        ] {
+            let cfg = EngineConfig::parse(p(), &format!("[engine]\ntls_roots = {text}\n")).unwrap();
+            assert_eq!(cfg.tls_roots, roots, "{text}");
+            let again = EngineConfig::parse(p(), &cfg.render().unwrap()).unwrap();
+            assert_eq!(again.tls_roots, roots, "{text}");
+        }
+        assert!(EngineConfig::is_known_key("tls_roots"));
     }
 
     #[test]

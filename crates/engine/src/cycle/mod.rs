@@ -198,6 +198,9 @@ struct ClientKey {
     model: String,
     serial: String,
     audit_db: std::path::PathBuf,
+    tls_roots: gwe_device_client::TlsRoots,
+    /// When the CA file last changed: a renewed private CA is taken at the next cycle.
+    tls_roots_changed: Option<std::time::SystemTime>,
 }
 
 /// The result of one check-in's reads.
@@ -343,6 +346,13 @@ impl Engine {
             model: gw.model.clone(),
             serial,
             audit_db: ec.audit_db.clone(),
+            tls_roots: ec.tls_roots.clone(),
+            tls_roots_changed: match &ec.tls_roots {
+                gwe_device_client::TlsRoots::CaFile(path) => {
+                    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+                }
+                _ => None,
+            },
         };
         if let Some((k, c)) = &self.client {
             if *k == key {
@@ -355,6 +365,7 @@ impl Engine {
             .with_retry(RetryPolicy::none())
             .with_audit(AuditConfig::at(key.audit_db.clone()));
         config.user_agent = key.user_agent.clone();
+        config.tls_roots = key.tls_roots.clone();
         let client = DeviceClient::new(config).map_err(|e| EngineError::Client(e.to_string()))?;
         self.client = Some((key, client.clone()));
         Ok(client)

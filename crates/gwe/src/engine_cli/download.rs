@@ -83,6 +83,7 @@ pub fn download_latest(args: &Args, area: &str) -> anyhow::Result<ExitCode> {
         ))
         .with_agent("gwe");
     config.user_agent = ec.effective_user_agent();
+    config.tls_roots = ec.tls_roots.clone();
     let client = DeviceClient::new(config).context("device client")?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -18,6 +18,15 @@ pub struct LocalHub {
 impl LocalHub {
     /// A hub with its data in `dir`, answering operator calls with `operator_token`.
     pub fn start(dir: &Path, operator_token: &str) -> LocalHub {
+        Self::start_with(dir, operator_token, None)
+    }
+
+    /// The same, serving https with `tls` (certificate chain and key).
+    pub fn start_tls(dir: &Path, operator_token: &str, tls: gwe_hub::TlsFiles) -> LocalHub {
+        Self::start_with(dir, operator_token, Some(tls))
+    }
+
+    fn start_with(dir: &Path, operator_token: &str, tls: Option<gwe_hub::TlsFiles>) -> LocalHub {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -29,6 +38,7 @@ impl LocalHub {
         let addr = listener.local_addr().unwrap();
         let mut config = gwe_hub::HubConfig::new(dir);
         config.operator_token = Some(operator_token.into());
+        config.tls = tls;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = rt.spawn(gwe_hub::serve(listener, config, async {
             let _ = stopped.await;
