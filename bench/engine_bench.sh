@@ -8,7 +8,10 @@
 #      and, for comparison, the same engine run inside the all-in-one `gwe`
 #      (GWE_ENGINE_IN_PROCESS=1, what runs when no gwe-engine is installed);
 #  (c) gwe supervisord running the engine and APPS sleep apps vs Python supervisord (PyPI
-#      `supervisor`, in a venv in the scratch dir) running the same apps.
+#      `supervisor`, in a venv in the scratch dir) running the same apps;
+#  (d) the engine's RSS when idle over https: a second gwe-hub serving TLS with the hub's test
+#      certificate (crates/hub/tests/data), trusted through Engine.config's tls_roots, as a
+#      gateway talking to Murano or to a private hub over https runs the rustls/ring code.
 # Bounded: every wait has a deadline and a watchdog ends the whole run after MAX_SECS; every
 # process started here is stopped on exit.
 #
@@ -99,22 +102,38 @@ is_engine_binary() { # PID
     echo "pid $1 is not gwe-engine: gwe and gwe-engine differ in build (see the engine's log); build again" >&2
     exit 1
 }
-hubctl() { "$T/gwe-hub" "$@" --url "http://$ADDR" --data-dir "$RUN/hub" >/dev/null; }
+CERT=$REPO/crates/hub/tests/data/localhost.crt
+hubctl() { # URL DATA_DIR ARGS...
+    local url=$1 data=$2
+    shift 2
+    "$T/gwe-hub" "$@" --url "$url" --tls-roots "$CERT" --data-dir "$data" >/dev/null
+}
+hub() { # NAME [serve flags]: starts a hub with its data in $RUN/NAME, prints its URL
+    local name=$1
+    shift
+    "$T/gwe-hub" serve --data-dir "$RUN/$name" --listen 127.0.0.1:0 "$@" >"$RUN/$name.log" 2>&1 &
+    PIDS+=($!)
+    wait_until "the hub $name listening" 20 grep -q "listening on" "$RUN/$name.log"
+    sed -n 's#.*listening on ##p' "$RUN/$name.log" | head -n1
+}
 
-# The hub.
-"$T/gwe-hub" serve --data-dir "$RUN/hub" --listen 127.0.0.1:0 >"$RUN/hub.log" 2>&1 &
-PIDS+=($!)
-wait_until "the hub listening" 20 grep -q "listening on" "$RUN/hub.log"
-ADDR=$(sed -n 's#.*listening on http://##p' "$RUN/hub.log" | head -n1)
-echo "hub at $ADDR"
+# The hubs: plain http, and https with the test certificate.
+hub hub >"$RUN/hub.url"
+URL=$(cat "$RUN/hub.url")
+hub hub-tls --tls-cert "$CERT" --tls-key "${CERT%.crt}.key" >"$RUN/hub-tls.url"
+TLS_URL=$(cat "$RUN/hub-tls.url")
+echo "hubs at $URL and $TLS_URL"
 
-# A configured gateway in DIR with serial SN, checking in every INTERVAL seconds.
-gateway() { # DIR SN INTERVAL SUPERVISOR_URL
+# A configured gateway in DIR with serial SN, checking in every INTERVAL seconds, on the plain
+# hub (or on the https one, trusting its certificate, when the fifth argument is `tls`).
+gateway() { # DIR SN INTERVAL SUPERVISOR_URL [tls]
+    local url=$URL data=$RUN/hub roots=bundled
+    if [ "${5:-}" = tls ]; then url=$TLS_URL data=$RUN/hub-tls roots=$CERT; fi
     mkdir -p "$1/etc" "$1/state"
-    printf '[engine]\nserver_url = http://%s\nupdate_interval = %s\nactivation_retry_interval = 1\nsupervisor_url = %s\nstate_dir = %s\naudit_db = %s\n' \
-        "$ADDR" "$3" "$4" "$1/state" "$1/ifaces.db" >"$1/etc/Engine.config"
+    printf '[engine]\nserver_url = %s\nupdate_interval = %s\nactivation_retry_interval = 1\nsupervisor_url = %s\nstate_dir = %s\naudit_db = %s\ntls_roots = %s\n' \
+        "$url" "$3" "$4" "$1/state" "$1/ifaces.db" "$roots" >"$1/etc/Engine.config"
     GWE_CONFIG_DIR=$1/etc "$T/gwe" --set-product-id default --set-uuid "$2" >/dev/null
-    hubctl device add "$2"
+    hubctl "$url" "$data" device add "$2"
 }
 
 # Apps for both supervisors.
@@ -177,7 +196,15 @@ gateway "$I" BENCH-IN-PROCESS 14400 "unix://$G/supervisor.sock"
 GWE_ENGINE_IN_PROCESS=1 GWE_CONFIG_DIR=$I/etc "$T/gwe" >"$I/gwe.log" 2>&1 &
 INPROC_PID=$!
 PIDS+=($INPROC_PID)
+# (d) the same engine over https, default interval.
+S=$RUN/https
+gateway "$S" BENCH-HTTPS 14400 "unix://$G/supervisor.sock" tls
+GWE_CONFIG_DIR=$S/etc "$T/gwe" >"$S/gwe.log" 2>&1 &
+HTTPS_PID=$!
+PIDS+=($HTTPS_PID)
 wait_until "the in-process engine's first check-in" 30 at_least_checkins "$I/ifaces.db" 1
+wait_until "the https engine's first check-in" 30 at_least_checkins "$S/ifaces.db" 1
+is_engine_binary "$HTTPS_PID"
 wait_until "$CHECKINS check-ins" $((CHECKIN_S * CHECKINS * 2 + 30)) at_least_checkins "$A/ifaces.db" "$CHECKINS"
 is_engine_binary "$SHORT_PID"
 # Give the settle time its due (the supervised engine has been idle since its check-in).
@@ -191,6 +218,9 @@ echo "-- update_interval $CHECKIN_S, after $CHECKINS+ check-ins:"
 $HELPER rss "$SHORT_PID"
 echo "-- for comparison, the engine inside the all-in-one gwe (GWE_ENGINE_IN_PROCESS=1), update_interval 14400:"
 $HELPER rss "$INPROC_PID"
+echo "-- (d) over https (rustls, TLS_ROOTS = the hub's certificate), update_interval 14400:"
+$HELPER rss "$HTTPS_PID"
+stop_pid "$HTTPS_PID"
 stop_pid "$INPROC_PID"
 stop_pid "$SHORT_PID"
 # One read of engine_fetch as the original engine polled it, through the same client.
