@@ -4,8 +4,11 @@
 //! Each connection gets a [`WireCounter`], handed to hyper-util through
 //! `Connected::extra`, which puts it into every response's extensions. HTTP/1.1 runs one
 //! request at a time on a connection, so the bytes between two requests belong to one
-//! exchange: a write that follows reads starts a new exchange (that is when the next
-//! request goes out), and the client closes its exchange when it has read the body.
+//! exchange: a write that follows the reads of a response starts a new exchange (that is
+//! when the next request goes out), and the client closes its exchange when it has read
+//! the body. What arrives while no request is out (TLS 1.3 session tickets right after
+//! the handshake, a key update on an idle pooled connection) stays with the next request:
+//! no exchange is left that nobody reports.
 //! Exchanges are numbered so a request whose connection was already reused by another
 //! request (the pool hands it out the moment the body ends) still finds its own counts.
 
@@ -34,6 +37,9 @@ struct CounterState {
     seq: u64,
     /// True during a TLS handshake: its round trips must not split exchanges.
     handshaking: bool,
+    /// A request went out in the current exchange (after any handshake).
+    request_out: bool,
+    /// Its response is being read: the next write is the next request.
     reading: bool,
     sent: u64,
     received: u64,
@@ -66,22 +72,26 @@ impl WireCounter {
         s.seq += 1;
         s.sent = 0;
         s.received = 0;
+        s.request_out = false;
         s.reading = false;
     }
 
     fn on_write(&self, n: usize) {
         let mut s = self.lock();
-        if s.reading && !s.handshaking {
+        if s.reading {
             Self::close_current(&mut s);
         }
         s.sent += n as u64;
+        if !s.handshaking {
+            s.request_out = true;
+        }
     }
 
     fn on_read(&self, n: usize) {
         if n > 0 {
             let mut s = self.lock();
             s.received += n as u64;
-            s.reading = true;
+            s.reading = s.request_out;
         }
     }
 
@@ -94,9 +104,7 @@ impl WireCounter {
 
     /// After a TLS handshake: its bytes stay with the first request.
     fn handshake_done(&self) {
-        let mut s = self.lock();
-        s.handshaking = false;
-        s.reading = false;
+        self.lock().handshaking = false;
     }
 
     /// Number of the exchange in progress (call when the response head arrived).
@@ -449,5 +457,43 @@ mod tests {
                 received: 0
             }
         );
+    }
+
+    #[test]
+    fn bytes_that_arrive_while_no_request_is_out_go_with_the_next_one() {
+        // TLS 1.3: the server's session tickets can be read (hyper polls an idle
+        // connection) after the handshake and before the first request is written.
+        let c = WireCounter::for_tls();
+        c.on_write(500);
+        c.on_read(1000);
+        c.on_write(80);
+        c.handshake_done();
+        c.on_read(250);
+        c.on_write(200);
+        c.on_read(150);
+        let first = c.current();
+        assert_eq!(
+            c.finish(first),
+            WireBytes {
+                sent: 780,
+                received: 1400
+            }
+        );
+        // A pooled connection: a record arrives while it idles, then the next request.
+        c.on_read(40);
+        c.on_write(120);
+        c.on_read(60);
+        let second = c.current();
+        assert_eq!(second, first + 1);
+        assert_eq!(
+            c.finish(second),
+            WireBytes {
+                sent: 120,
+                received: 100
+            }
+        );
+        // Every byte is in one exchange or the other.
+        c.on_write(1);
+        assert_eq!(c.current(), second + 1);
     }
 }
