@@ -83,6 +83,20 @@ impl Gw {
         String::from_utf8(out.stderr).unwrap()
     }
 
+    /// Writes Engine.config: the engine talks to `server`, audits into the temp dir, plus
+    /// `extra` lines.
+    fn engine_config(&self, server: &str, extra: &str) {
+        std::fs::create_dir_all(self.etc()).unwrap();
+        std::fs::write(
+            self.etc().join("Engine.config"),
+            format!(
+                "[engine]\nserver_url = {server}\naudit_db = {}\n{extra}",
+                self.root.path().join("ifaces.db").display()
+            ),
+        )
+        .unwrap();
+    }
+
     fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.etc().join(name)).unwrap_or_default()
     }
@@ -410,15 +424,7 @@ fn once_activates_and_checks_in_against_a_real_hub() {
     let addr = hub.addr;
     let server = format!("http://{addr}");
     // Point the engine at the hub; an identity the hub does not know fails activation.
-    std::fs::create_dir_all(gw.etc()).unwrap();
-    std::fs::write(
-        gw.etc().join("Engine.config"),
-        format!(
-            "[engine]\nserver_url = {server}\naudit_db = {}\n",
-            gw.root.path().join("ifaces.db").display()
-        ),
-    )
-    .unwrap();
+    gw.engine_config(&server, "");
     gw.ok(&["-P", "default", "-i", "eth0"]);
     let err = gw.stderr(&["-o"], 1);
     assert!(
@@ -484,18 +490,7 @@ fn a_private_hub_over_https_is_trusted_through_tls_roots() {
         },
     );
     let server = format!("https://{}", hub.addr);
-    let engine_config = |extra: &str| {
-        std::fs::create_dir_all(gw.etc()).unwrap();
-        std::fs::write(
-            gw.etc().join("Engine.config"),
-            format!(
-                "[engine]\nserver_url = {server}\naudit_db = {}\n{extra}",
-                gw.root.path().join("ifaces.db").display()
-            ),
-        )
-        .unwrap();
-    };
-    engine_config("");
+    gw.engine_config(&server, "");
     gw.ok(&["-P", "default", "-i", "eth0"]);
     // The operator adds the identity through gwe-hub's own CLI, over https as well.
     let add = gwe_hub::cli::Cli::try_parse_from([
@@ -522,12 +517,12 @@ fn a_private_hub_over_https_is_trusted_through_tls_roots() {
 
     // A CA file that is not there: the engine stops with the path in the message.
     let missing = gw.root.path().join("missing-ca.pem");
-    engine_config(&format!("tls_roots = {}\n", missing.display()));
+    gw.engine_config(&server, &format!("tls_roots = {}\n", missing.display()));
     let err = gw.stderr(&["-o"], 1);
     assert!(err.contains(&missing.display().to_string()), "{err}");
 
     // Trusting the hub's certificate: one cycle activates and reports over https.
-    engine_config(&format!("tls_roots = {}\n", cert.display()));
+    gw.engine_config(&server, &format!("tls_roots = {}\n", cert.display()));
     assert!(gw
         .ok(&["--engine-conf"])
         .contains(&format!("tls_roots = {}\n", cert.display())));
