@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod child_guard;
 mod local_hub;
+use child_guard::StopOnDrop;
 use local_hub::LocalHub;
 
 const GWE: &str = env!("CARGO_BIN_EXE_gwe");
@@ -545,6 +547,64 @@ fn a_private_hub_over_https_is_trusted_through_tls_roots() {
         "{err}"
     );
     hub.stop();
+}
+
+#[test]
+fn a_renewed_ca_file_is_taken_without_a_restart() {
+    use clap::Parser;
+    const TOKEN: &str = "cli-tls-token-9876543210";
+    let gw = Gw::new();
+    let hub_dir = tempfile::tempdir().unwrap();
+    let cert = hub_test_cert("localhost.crt");
+    let hub = LocalHub::start_tls(
+        hub_dir.path(),
+        TOKEN,
+        gwe_hub::TlsFiles {
+            cert: cert.clone(),
+            key: hub_test_cert("localhost.key"),
+        },
+    );
+    // The gateway trusts another CA (a certificate that did not sign the hub's).
+    let ca = gw.root.path().join("hub-ca.pem");
+    let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("../device-client/tests/data/ca.pem");
+    std::fs::copy(&other, &ca).unwrap();
+    let server = format!("https://{}", hub.addr);
+    gw.engine_config(
+        &server,
+        &format!(
+            "activation_retry_interval = 1\ntls_roots = {}\n",
+            ca.display()
+        ),
+    );
+    gw.ok(&["-P", "default", "-u", "RENEW-1"]);
+    let add = gwe_hub::cli::Cli::try_parse_from([
+        "gwe-hub",
+        "device",
+        "add",
+        "RENEW-1",
+        "--url",
+        &server,
+        "--tls-roots",
+        &cert.display().to_string(),
+        "--token",
+        TOKEN,
+    ])
+    .unwrap();
+    hub.rt
+        .block_on(gwe_hub::cli::run(add))
+        .expect("device add over https");
+    let log_path = gw.root.path().join("gwe.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let _engine = StopOnDrop(gw.cmd(&[]).stderr(log).spawn().unwrap());
+    wait("two refused handshakes in the log", 20, || {
+        std::fs::read_to_string(&log_path)
+            .is_ok_and(|t| t.matches("activation failed").count() >= 2 && t.contains("certificate"))
+    });
+    // The CA file is renewed in place: the running engine takes it at its next attempt.
+    std::fs::copy(&cert, &ca).unwrap();
+    wait("activation with the renewed CA", 20, || {
+        gw.ok(&["-C"]).trim().len() == 40
+    });
 }
 
 #[test]
