@@ -6,6 +6,8 @@ of every request incl. HTTP headers) and /proc.
   engine_bench.py wire DB [INTERVAL_S]   bytes per check-in / long poll / read, scaled to a month
   engine_bench.py rss PID...             VmRSS (= RssAnon + RssFile + RssShmem), VmHWM, Pss, USS
                                          (KiB) and threads of each process
+  engine_bench.py tls HTTPS_DB PLAIN_DB  an https engine's calls against the plain-http engine's,
+                                         and both scaled to a month
 """
 import os
 import sqlite3
@@ -40,19 +42,32 @@ def checkins(db):
         return 0
 
 
-def wire(db, interval_s):
+def calls(db):
+    """Sizes (sent + received) of the engine's successful calls: activations, check-ins
+    (write_read) and long polls that ended without news (304)."""
     engine = rows(db, "agent = ? AND status IS NOT NULL AND status < 400", (ENGINE,))
-    wr = [s + r for p, _, s, r, _ in engine if p == "write_read"]
-    polls = [s + r for p, st, s, r, _ in engine if p == "long_poll" and st == 304]
+    pick = lambda proc, st=None: [s + r for p, code, s, r, _ in engine if p == proc and st in (None, code)]
+    return pick("activate"), pick("write_read"), pick("long_poll", 304)
+
+
+def month(first, idle, poll, interval_s):
+    """Bytes per idle check-in period (check-in + the long polls held in between) and per month
+    (plus the three reports re-sent daily)."""
+    reports = first - idle  # device_info + engine_report + usage_report, re-sent daily when idle
+    polls_per_checkin = -(-interval_s // POLL_S)  # a long poll renewed every 300 s in between
+    period = idle + polls_per_checkin * poll
+    return polls_per_checkin, period, MONTH_S / interval_s * period + 30 * reports
+
+
+def wire(db, interval_s):
+    _, wr, polls = calls(db)
     reads = [s + r for p, _, s, r, a in rows(db, "agent = 'gdc' AND procedure = 'read'")]
     if len(wr) < 3 or not polls or not reads:
         sys.exit(f"not enough data in {db}: {len(wr)} check-ins, {len(polls)} polls, {len(reads)} reads")
     first, idle = wr[0], statistics.median(wr[2:])
     poll, read = statistics.median(polls), statistics.median(reads)
-    reports = first - idle  # device_info + engine_report + usage_report, re-sent daily when idle
     checkins_m = MONTH_S / interval_s
-    polls_per_checkin = -(-interval_s // POLL_S)  # a long poll renewed every 300 s in between
-    month = checkins_m * (idle + polls_per_checkin * poll) + 30 * reports
+    polls_per_checkin, period, total = month(first, idle, poll, interval_s)
     legacy = MONTH_S / LEGACY_READ_S * read
     print(f"measured: {len(wr)} check-ins, {len(polls)} long polls (304), {len(reads)} gdc reads")
     print(f"first check-in (3 reports + reads): {first} B")
@@ -60,11 +75,28 @@ def wire(db, interval_s):
     print(f"long poll renewal (304 after Request-Timeout): {poll:.0f} B")
     print(f"one read of engine_fetch (gdc read): {read:.0f} B")
     print(f"per idle check-in at update_interval {interval_s} s incl. {polls_per_checkin} long polls: "
-          f"{idle + polls_per_checkin * poll:.0f} B")
+          f"{period:.0f} B")
     print(f"per month (30 d) at defaults: {checkins_m:.0f} check-ins + {checkins_m * polls_per_checkin:.0f} "
-          f"long polls + 30 daily reports = {month:.0f} B = {month / 1e6:.2f} MB")
+          f"long polls + 30 daily reports = {total:.0f} B = {total / 1e6:.2f} MB")
     print(f"per month reading engine_fetch every {LEGACY_READ_S} s: {MONTH_S // LEGACY_READ_S} reads = "
-          f"{legacy:.0f} B = {legacy / 1e6:.2f} MB ({legacy / month:.1f}x)")
+          f"{legacy:.0f} B = {legacy / 1e6:.2f} MB ({legacy / total:.1f}x)")
+
+
+def tls(https_db, plain_db):
+    act, wr, polls = calls(https_db)
+    pact, pwr, ppolls = calls(plain_db)
+    if not act or len(wr) < 2 or not polls or not pact or len(pwr) < 3 or not ppolls:
+        sys.exit(f"not enough data: https {len(act)}/{len(wr)}/{len(polls)}, "
+                 f"plain {len(pact)}/{len(pwr)}/{len(ppolls)} activations/check-ins/polls")
+    idle, poll = wr[1], statistics.median(polls)
+    pidle, ppoll = statistics.median(pwr[2:]), statistics.median(ppolls)
+    print(f"activation, new connection (full TLS handshake): https {act[0]} B, plain http {pact[0]} B")
+    print(f"idle check-in (the long poll kept the connection open: no new handshake): "
+          f"https {idle} B, plain http {pidle:.0f} B")
+    print(f"long poll without news: https {poll:.0f} B, plain http {ppoll:.0f} B")
+    _, _, https_m = month(wr[0], idle, poll, DEFAULT_INTERVAL_S)
+    _, _, plain_m = month(pwr[0], pidle, ppoll, DEFAULT_INTERVAL_S)
+    print(f"per month (30 d) at defaults: https {https_m / 1e6:.2f} MB, plain http {plain_m / 1e6:.2f} MB")
 
 
 def proc_status(pid):
@@ -117,6 +149,8 @@ def main():
         wire(args[0], int(args[1]) if len(args) > 1 else DEFAULT_INTERVAL_S)
     elif cmd == "rss":
         rss(args)
+    elif cmd == "tls" and len(args) == 2:
+        tls(args[0], args[1])
     else:
         sys.exit(__doc__)
 

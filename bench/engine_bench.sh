@@ -11,13 +11,16 @@
 #      `supervisor`, in a venv in the scratch dir) running the same apps;
 #  (d) the engine's RSS when idle over https: a second gwe-hub serving TLS with the hub's test
 #      certificate (crates/hub/tests/data), trusted through Engine.config's tls_roots, as a
-#      gateway talking to Murano or to a private hub over https runs the rustls/ring code.
+#      gateway talking to Murano or to a private hub over https runs the rustls/ring code;
+#  (e) bytes per call over https: a gateway on that hub checking in every HTTPS_IDLE_S seconds,
+#      holding its long poll on engine_fetch in between as at the default interval, so that one
+#      long poll that ends without news is measured too.
 # Bounded: every wait has a deadline and a watchdog ends the whole run after MAX_SECS; every
 # process started here is stopped on exit.
 #
 # Usage: bench/engine_bench.sh [SCRATCH_DIR]
 # Environment: CHECKIN_S (short interval, 3), CHECKINS (check-ins measured, 10), SETTLE_S (idle
-#   time before sampling RSS, 15), APPS (sleep apps, 3), MAX_SECS (watchdog, 600), BIN_DIR
+#   time before sampling RSS, 15), APPS (sleep apps, 3), HTTPS_IDLE_S (65), MAX_SECS (watchdog, 600), BIN_DIR
 #   (take gwe, gwe-engine, gwe-supervisord, gwe-hub and gdc from there instead of building them),
 #   SMALL_RUSTFLAGS / SMALL_TARGET (how the small daemons are built; default crt-static, host).
 # Built as the release ships them: `gwe` (profile release) and beside it the static daemons
@@ -27,7 +30,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 SCRATCH=$(realpath -m "${1:-${TMPDIR:-/tmp}/gwe-enginebench}")
 CHECKIN_S=${CHECKIN_S:-3} CHECKINS=${CHECKINS:-10} SETTLE_S=${SETTLE_S:-15} APPS=${APPS:-3}
-MAX_SECS=${MAX_SECS:-600}
+MAX_SECS=${MAX_SECS:-600} HTTPS_IDLE_S=${HTTPS_IDLE_S:-65}
 HELPER="python3 $REPO/bench/engine_bench.py"
 RUN=$SCRATCH/run
 rm -rf "$RUN"
@@ -202,6 +205,13 @@ gateway "$S" BENCH-HTTPS 14400 "unix://$G/supervisor.sock" tls
 GWE_CONFIG_DIR=$S/etc "$T/gwe" >"$S/gwe.log" 2>&1 &
 HTTPS_PID=$!
 PIDS+=($HTTPS_PID)
+# (e) over https, checking in every HTTPS_IDLE_S seconds. No supervisor (gwe supervisord stops
+# before its second check-in, which would change its engine_report): its reports stay the same.
+E=$RUN/https-idle
+gateway "$E" BENCH-HTTPS-IDLE "$HTTPS_IDLE_S" "unix://$RUN/no-supervisor.sock" tls
+GWE_CONFIG_DIR=$E/etc "$T/gwe" >"$E/gwe.log" 2>&1 &
+HTTPS_IDLE_PID=$!
+PIDS+=($HTTPS_IDLE_PID)
 wait_until "the in-process engine's first check-in" 30 at_least_checkins "$I/ifaces.db" 1
 wait_until "the https engine's first check-in" 30 at_least_checkins "$S/ifaces.db" 1
 is_engine_binary "$HTTPS_PID"
@@ -255,3 +265,10 @@ o, t = $(total 1 "$RUN/gwe-sup.rss"), $(total 1 "$RUN/py-sup.rss")
 po, pt = $(total 2 "$RUN/gwe-sup.rss"), $(total 2 "$RUN/py-sup.rss")
 print(f'VmRSS: gwe supervisord + engine {o} KiB; Python supervisord alone {t} KiB; ratio {o / t:.2f}')
 print(f'Pss:   gwe supervisord + engine {po} KiB; Python supervisord alone {pt} KiB; ratio {po / pt:.2f}')"
+
+echo
+echo "== (e) bytes over https (check-ins every $HTTPS_IDLE_S s), against plain http from (a) =="
+wait_until "two check-ins over https" $((HTTPS_IDLE_S * 2 + 60)) at_least_checkins "$E/ifaces.db" 2
+# (the long poll that ended just before the second check-in was audited before it)
+$HELPER tls "$E/ifaces.db" "$A/ifaces.db"
+stop_pid "$HTTPS_IDLE_PID"
