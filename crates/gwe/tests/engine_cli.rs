@@ -476,41 +476,70 @@ fn hub_test_cert(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// An in-process hub serving https with the test certificate.
+struct TlsHub {
+    hub: LocalHub,
+    /// The hub's certificate (what a gateway trusts to reach it).
+    cert: PathBuf,
+    /// `https://127.0.0.1:PORT`.
+    server: String,
+    _data: tempfile::TempDir,
+}
+
+impl TlsHub {
+    const TOKEN: &'static str = "cli-tls-token-0123456789";
+
+    fn start() -> TlsHub {
+        let data = tempfile::tempdir().unwrap();
+        let cert = hub_test_cert("localhost.crt");
+        let hub = LocalHub::start_tls(
+            data.path(),
+            Self::TOKEN,
+            gwe_hub::TlsFiles {
+                cert: cert.clone(),
+                key: hub_test_cert("localhost.key"),
+            },
+        );
+        let server = format!("https://{}", hub.addr);
+        TlsHub {
+            hub,
+            cert,
+            server,
+            _data: data,
+        }
+    }
+
+    /// The operator adds identity `sn` through gwe-hub's own CLI, over https as well.
+    fn add_device(&self, sn: &str) {
+        use clap::Parser;
+        let add = gwe_hub::cli::Cli::try_parse_from([
+            "gwe-hub",
+            "device",
+            "add",
+            sn,
+            "--url",
+            &self.server,
+            "--tls-roots",
+            &self.cert.display().to_string(),
+            "--token",
+            Self::TOKEN,
+        ])
+        .unwrap();
+        self.hub
+            .rt
+            .block_on(gwe_hub::cli::run(add))
+            .expect("device add over https");
+    }
+}
+
 #[test]
 fn a_private_hub_over_https_is_trusted_through_tls_roots() {
-    use clap::Parser;
-    const TOKEN: &str = "cli-tls-token-0123456789";
     let gw = Gw::new();
-    let hub_dir = tempfile::tempdir().unwrap();
-    let cert = hub_test_cert("localhost.crt");
-    let hub = LocalHub::start_tls(
-        hub_dir.path(),
-        TOKEN,
-        gwe_hub::TlsFiles {
-            cert: cert.clone(),
-            key: hub_test_cert("localhost.key"),
-        },
-    );
-    let server = format!("https://{}", hub.addr);
-    gw.engine_config(&server, "");
+    let hub = TlsHub::start();
+    let (server, cert) = (&hub.server, &hub.cert);
+    gw.engine_config(server, "");
     gw.ok(&["-P", "default", "-i", "eth0"]);
-    // The operator adds the identity through gwe-hub's own CLI, over https as well.
-    let add = gwe_hub::cli::Cli::try_parse_from([
-        "gwe-hub",
-        "device",
-        "add",
-        "02:1A:2B:3C:4D:5E",
-        "--url",
-        &server,
-        "--tls-roots",
-        &cert.display().to_string(),
-        "--token",
-        TOKEN,
-    ])
-    .unwrap();
-    hub.rt
-        .block_on(gwe_hub::cli::run(add))
-        .expect("device add over https");
+    hub.add_device("02:1A:2B:3C:4D:5E");
 
     // The bundled web PKI does not know a self-signed certificate: refused, and said why.
     let err = gw.stderr(&["-o"], 1);
@@ -519,12 +548,12 @@ fn a_private_hub_over_https_is_trusted_through_tls_roots() {
 
     // A CA file that is not there: the engine stops with the path in the message.
     let missing = gw.root.path().join("missing-ca.pem");
-    gw.engine_config(&server, &format!("tls_roots = {}\n", missing.display()));
+    gw.engine_config(server, &format!("tls_roots = {}\n", missing.display()));
     let err = gw.stderr(&["-o"], 1);
     assert!(err.contains(&missing.display().to_string()), "{err}");
 
     // Trusting the hub's certificate: one cycle activates and reports over https.
-    gw.engine_config(&server, &format!("tls_roots = {}\n", cert.display()));
+    gw.engine_config(server, &format!("tls_roots = {}\n", cert.display()));
     assert!(gw
         .ok(&["--engine-conf"])
         .contains(&format!("tls_roots = {}\n", cert.display())));
@@ -546,53 +575,26 @@ fn a_private_hub_over_https_is_trusted_through_tls_roots() {
         err.contains("stable/latest.lnk") && !err.contains("certificate"),
         "{err}"
     );
-    hub.stop();
+    hub.hub.stop();
 }
 
 #[test]
 fn a_renewed_ca_file_is_taken_without_a_restart() {
-    use clap::Parser;
-    const TOKEN: &str = "cli-tls-token-9876543210";
     let gw = Gw::new();
-    let hub_dir = tempfile::tempdir().unwrap();
-    let cert = hub_test_cert("localhost.crt");
-    let hub = LocalHub::start_tls(
-        hub_dir.path(),
-        TOKEN,
-        gwe_hub::TlsFiles {
-            cert: cert.clone(),
-            key: hub_test_cert("localhost.key"),
-        },
-    );
+    let hub = TlsHub::start();
     // The gateway trusts another CA (a certificate that did not sign the hub's).
     let ca = gw.root.path().join("hub-ca.pem");
     let other = Path::new(env!("CARGO_MANIFEST_DIR")).join("../device-client/tests/data/ca.pem");
     std::fs::copy(&other, &ca).unwrap();
-    let server = format!("https://{}", hub.addr);
     gw.engine_config(
-        &server,
+        &hub.server,
         &format!(
             "activation_retry_interval = 1\ntls_roots = {}\n",
             ca.display()
         ),
     );
     gw.ok(&["-P", "default", "-u", "RENEW-1"]);
-    let add = gwe_hub::cli::Cli::try_parse_from([
-        "gwe-hub",
-        "device",
-        "add",
-        "RENEW-1",
-        "--url",
-        &server,
-        "--tls-roots",
-        &cert.display().to_string(),
-        "--token",
-        TOKEN,
-    ])
-    .unwrap();
-    hub.rt
-        .block_on(gwe_hub::cli::run(add))
-        .expect("device add over https");
+    hub.add_device("RENEW-1");
     let log_path = gw.root.path().join("gwe.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let _engine = StopOnDrop(gw.cmd(&[]).stderr(log).spawn().unwrap());
@@ -601,7 +603,7 @@ fn a_renewed_ca_file_is_taken_without_a_restart() {
             .is_ok_and(|t| t.matches("activation failed").count() >= 2 && t.contains("certificate"))
     });
     // The CA file is renewed in place: the running engine takes it at its next attempt.
-    std::fs::copy(&cert, &ca).unwrap();
+    std::fs::copy(&hub.cert, &ca).unwrap();
     wait("activation with the renewed CA", 20, || {
         gw.ok(&["-C"]).trim().len() == 40
     });
