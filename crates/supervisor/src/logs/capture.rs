@@ -44,6 +44,18 @@ use super::{MainLog, RotatingFile};
 
 /// Read size, as supervisord (`os.read(fd, 128 KiB)`) and `cat` use.
 pub const READ_SIZE: usize = 128 * 1024;
+/// Asks for a pipe capacity of `size` bytes and returns the capacity the pipe
+/// has then. Best effort: past the user's pipe quota the kernel refuses
+/// (EPERM) and the pipe keeps its size.
+pub(crate) fn grow_pipe(fd: impl AsFd, size: usize) -> usize {
+    use nix::fcntl::{fcntl, FcntlArg};
+    let fd = fd.as_fd();
+    match fcntl(fd, FcntlArg::F_SETPIPE_SZ(size as libc::c_int)) {
+        Ok(n) => n as usize,
+        Err(_) => fcntl(fd, FcntlArg::F_GETPIPE_SZ).map_or(0, |n| n as usize),
+    }
+}
+
 /// Pipe size of a hot stream (the unprivileged maximum, `fs.pipe-max-size`):
 /// room for what a fast writer produces while the file is being rotated.
 const HOT_PIPE: usize = 1024 * 1024;
@@ -105,14 +117,7 @@ impl Pace {
         self.window_bytes += moved as u64;
         if !self.lingering && self.window_bytes >= HOT_BYTES {
             if !self.grown {
-                use std::os::fd::AsRawFd;
-                // SAFETY: fcntl on the pipe's read end we own; the kernel
-                // refuses (EPERM) past the user's pipe quota, then the pipe
-                // keeps its size.
-                let got = unsafe {
-                    libc::fcntl(rx.as_raw_fd(), libc::F_SETPIPE_SZ, HOT_PIPE as libc::c_int)
-                };
-                self.grown = got >= HOT_PIPE as libc::c_int;
+                self.grown = grow_pipe(rx, HOT_PIPE) >= HOT_PIPE;
             }
             self.lingering = true;
         }
@@ -404,29 +409,11 @@ struct Staging {
 
 impl Staging {
     fn new() -> io::Result<Staging> {
-        use std::os::fd::{AsRawFd, FromRawFd};
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: pipe2 fills two fds, which we then own.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: fresh fds from pipe2, owned by nobody else.
-        let (r, w) = unsafe {
-            (
-                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
-                std::os::fd::OwnedFd::from_raw_fd(fds[1]),
-            )
-        };
-        // SAFETY: fcntl on a pipe we own. Refused past the user's pipe quota:
-        // then the pipe keeps its default size and gathers less per call.
-        let got =
-            unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETPIPE_SZ, HOT_PIPE as libc::c_int) };
-        // SAFETY: as above.
-        let cap = if got > 0 {
-            got as usize
-        } else {
-            unsafe { libc::fcntl(r.as_raw_fd(), libc::F_GETPIPE_SZ) }.max(4096) as usize
-        };
+        use nix::fcntl::OFlag;
+        let (r, w) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC)?;
+        // past the user's pipe quota the pipe keeps its default size and
+        // gathers less per call
+        let cap = grow_pipe(&r, HOT_PIPE).max(4096);
         Ok(Staging { r, w, held: 0, cap })
     }
 
@@ -445,11 +432,7 @@ impl Staging {
                 }
                 want -= tail;
             }
-            let want = want as usize;
-            if want == 0 {
-                break;
-            }
-            match f.splice_from(self.r.as_fd(), want) {
+            match f.splice_from(self.r.as_fd(), want as usize) {
                 // less than asked for (a rotation point, a signal): go on
                 // from where the file is now
                 Splice::Moved(n) => self.held -= n.min(self.held),

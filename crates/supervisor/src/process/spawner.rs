@@ -144,15 +144,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
 /// kernel allocates pipe pages only while data waits, so this costs memory
 /// only when the reader lags. Best effort.
 fn grow_pipe(fd: &OwnedFd) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: fcntl on a pipe fd we own.
-    unsafe {
-        libc::fcntl(
-            fd.as_raw_fd(),
-            libc::F_SETPIPE_SZ,
-            crate::logs::capture::READ_SIZE as libc::c_int,
-        );
-    }
+    crate::logs::capture::grow_pipe(fd, crate::logs::capture::READ_SIZE);
 }
 
 /// Highest fd to mark close-on-exec when close_range(2) is unavailable.
