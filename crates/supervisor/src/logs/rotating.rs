@@ -538,20 +538,9 @@ mod tests {
     }
 
     fn nonblocking_pipe() -> (std::os::fd::OwnedFd, File) {
-        use std::os::fd::FromRawFd;
-        let mut fds = [0; 2];
-        // SAFETY: pipe2 fills two new fds we then own.
-        assert_eq!(
-            unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_NONBLOCK | libc::O_CLOEXEC) },
-            0
-        );
-        // SAFETY: both fds were just created and are owned by nobody else.
-        unsafe {
-            (
-                std::os::fd::OwnedFd::from_raw_fd(fds[0]),
-                File::from_raw_fd(fds[1]),
-            )
-        }
+        use nix::fcntl::OFlag;
+        let (r, w) = nix::unistd::pipe2(OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).unwrap();
+        (r, File::from(w))
     }
 
     #[test]
