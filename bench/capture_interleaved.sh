@@ -8,7 +8,14 @@
 # `sleep 0.05` per turn: some 40 process starts a second, which cost the child about a tenth of its
 # throughput on a 2-vCPU VM); with QUIET=1 it first sleeps 2.5 s, so nothing else runs meanwhile
 # (cat's own pass never has that polling).
-# Usage: [QUIET=1] bench/capture_interleaved.sh RUNS BIN_DIR...
+# WARM says which passes start right after 1.2 GiB of memory was touched and freed: `cat`, `gwe`
+# or both (WARM=1). A VM that hands memory freed a few seconds earlier back to its host (balloon
+# free-page reporting) charges a host fault per page to whichever pass needs fresh memory, and
+# `cat > file` needs 1 GiB of it where the daemon's rotation needs 150 MB. The anchor's own run
+# favours cat: its cat pass follows the `rm` of a 1 GiB file, its daemon pass a quiet wait of 2 s
+# or more (SETTLE=S sleeps that long before each daemon pass, to reproduce it).
+# GEN=tr writes the anchor's second workload (`head -c 1G /dev/zero | tr '\0' x`).
+# Usage: [QUIET=1] [WARM=cat|gwe|1] [SETTLE=S] [GEN=yes|tr] bench/capture_interleaved.sh RUNS BIN_DIR...
 #   each BIN_DIR holds `gwe` and `gwe-supervisord` as shipped (bench/supervisor_bench.sh builds
 #   them into SCRATCH/bin); several compare builds, each started afresh in every run.
 set -euo pipefail
@@ -21,7 +28,13 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$work/childlogs"
-gen="yes $(printf 'x%.0s' $(seq 1 99)) | head -c 1073741824"
+case ${GEN:-yes} in
+    yes) gen="yes $(printf 'x%.0s' $(seq 1 99)) | head -c 1073741824" ;;
+    tr) gen="head -c 1073741824 /dev/zero | tr '\\0' x" ;;
+    zero) gen="head -c 1073741824 /dev/zero" ;;
+    *) echo "GEN: yes or tr" >&2; exit 2 ;;
+esac
+[ "${WARM:-}" = 1 ] && WARM="cat gwe"
 { echo "date +%s%N > $work/t_start"; echo "$gen"; echo "date +%s%N > $work/t_end"; } > "$work/bigout.sh"
 cat > "$work/s.conf" <<EOC
 [unix_http_server]
@@ -41,9 +54,15 @@ stdout_logfile=$work/bigout.log
 stdout_logfile_maxbytes=50MB
 stdout_logfile_backups=2
 EOC
+warm() {   # warm PASS: touch and free 1.2 GiB if WARM names PASS
+    case " ${WARM:-} " in *" $1 "*) ;; *) return 0 ;; esac
+    local f=/dev/shm/gwe-capture-warm.$$; [ -d /dev/shm ] || f=$work/warm
+    head -c 1200M /dev/zero > "$f"; rm -f "$f"
+}
 mb() { python3 -c "import sys; print('%.0f' % (1073741824 / (int(sys.argv[2]) - int(sys.argv[1])) * 1e9 / 1e6))" "$1" "$2"; }
 rows=()
 for r in $(seq 1 "$runs"); do
+    warm cat
     s=$(date +%s%N); bash -c "$gen | cat > $work/out"; e=$(date +%s%N)
     rm -f "$work/out"; sync
     row=$(mb "$s" "$e"); line="run $r: | cat > file $row MB/s"
@@ -51,6 +70,8 @@ for r in $(seq 1 "$runs"); do
         "$b/gwe" supervisord -c "$work/s.conf"
         for _ in $(seq 1 100); do [ -S "$work/s.sock" ] && break; sleep 0.05; done
         rm -f "$work/t_end"
+        sleep "${SETTLE:-0}"
+        warm gwe
         "$b/gwe" ctl -c "$work/s.conf" start bigout >/dev/null
         [ -n "${QUIET:-}" ] && sleep 2.5
         end=$(( $(date +%s) + 900 ))
@@ -66,12 +87,15 @@ for r in $(seq 1 "$runs"); do
     rows+=("$row")
 done
 printf '%s\n' "${rows[@]}" | python3 -c '
-import sys, statistics as st
+import random, sys, statistics as st
 names = sys.argv[1:]
 rows = [list(map(int, l.split())) for l in sys.stdin if l.strip()]
 cat = [r[0] for r in rows]
 print("| cat > file      median %5d MB/s [%d-%d]" % (st.median(cat), min(cat), max(cat)))
 for i, n in enumerate(names, 1):
     v = [r[i] for r in rows]; q = [r[i] / r[0] for r in rows]
-    print("%-40s median %5d MB/s [%d-%d]; per run / cat: median %.2f [%.2f-%.2f]" % (n, st.median(v), min(v), max(v), st.median(q), min(q), max(q)))
+    # 95% interval of the median ratio: percentile bootstrap, fixed seed
+    rng = random.Random(1)
+    boot = sorted(st.median(rng.choices(q, k=len(q))) for _ in range(2000))
+    print("%-40s median %5d MB/s [%d-%d]; per run / cat: median %.2f [%.2f-%.2f], 95%% CI of the median %.2f-%.2f" % (n, st.median(v), min(v), max(v), st.median(q), min(q), max(q), boot[50], boot[1949]))
 ' "${bins[@]}"

@@ -267,15 +267,48 @@ fn unwritable_log_never_blocks_the_child_or_other_apps() {
 
 #[test]
 fn many_megabytes_are_captured_exactly() {
+    // 64 MiB from `cat` of a cached file: a writer that outruns the hot
+    // thread's naps, so it gathers back to back; every byte must land, in
+    // order, across rotations
+    let source: Vec<u8> = {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..64usize << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
     let d = Daemon::start(
-        "[program:bulk]\ncommand = head -c 67108864 /dev/urandom\nstartsecs = 0\nautorestart = false\n\
-         stdout_logfile = {dir}/bulk.log\nstdout_logfile_maxbytes = 0\n",
-        |_| {},
+        "[program:bulk]\ncommand = cat {dir}/source.bin\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/bulk.log\nstdout_logfile_maxbytes = 16MB\nstdout_logfile_backups = 4\n",
+        |dir| std::fs::write(dir.join("source.bin"), &source).unwrap(),
     );
     d.wait_state("bulk", "EXITED");
+    let captured = || {
+        let mut all = Vec::new();
+        for name in [
+            "bulk.log.4",
+            "bulk.log.3",
+            "bulk.log.2",
+            "bulk.log.1",
+            "bulk.log",
+        ] {
+            all.extend(std::fs::read(d.path(name)).ok()?);
+        }
+        Some(all)
+    };
     wait_for("64 MiB captured", TIMEOUT, || {
-        (std::fs::metadata(d.path("bulk.log")).ok()?.len() == 64 << 20).then_some(())
+        captured().filter(|all| all.len() == source.len())
     });
+    let all = captured().unwrap();
+    let first_difference = all.iter().zip(&source).position(|(a, b)| a != b);
+    assert_eq!(
+        first_difference, None,
+        "captured bytes differ from the source"
+    );
 }
 
 #[test]

@@ -303,11 +303,17 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
         return Hot::Unsupported;
     };
     let child = fd.as_raw_fd();
+    // a writer that fills half of its pipe between two gathers outpaces the
+    // naps: gather again as soon as the last write-out is done
+    let outpaced = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETPIPE_SZ)
+        .map_or(HOT_PIPE, |n| n as usize)
+        / 2;
     let mut window_start = std::time::Instant::now();
     let mut window_bytes = 0u64;
     let mut empty_naps = 0u32;
     loop {
         // gather
+        let gathered_at = std::time::Instant::now();
         let mut got = 0usize;
         let mut eof = false;
         // a private pipe still full (the file took less than it held): no
@@ -379,10 +385,13 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
                 return Hot::Cooled;
             }
             empty_naps = 0;
-        } else if !full {
-            std::thread::sleep(NAP);
+        } else if !full && got < outpaced {
+            // one gather per NAP, the write-out included
+            if let Some(rest) = NAP.checked_sub(gathered_at.elapsed()) {
+                std::thread::sleep(rest);
+            }
         }
-        // else: the private pipe filled up in one wake-up: go again at once
+        // else: the writer outpaces the naps: go again at once
     }
 }
 
