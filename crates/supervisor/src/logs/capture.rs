@@ -290,7 +290,10 @@ async fn hot_period(
 ///   pages into the page cache, with no other writer waiting on that lock.
 /// - Napping instead of polling: a polled pipe wakes its reader on every
 ///   write; a napping reader costs the child nothing and gathers a few
-///   hundred KiB per wake-up.
+///   hundred KiB per wake-up. A writer that fills half its pipe between two
+///   gathers would be held back by the naps (the pipe full, the child
+///   blocked, this thread asleep), so then the next gather follows the
+///   write-out at once.
 /// - Pieces end on [`ALIGN`] boundaries of the file, so the page cache holds
 ///   it in large folios, which are cheaper to fill and to free when the
 ///   rotated-out file is deleted.
