@@ -270,17 +270,8 @@ fn many_megabytes_are_captured_exactly() {
     // 64 MiB from `cat` of a cached file: a writer that outruns the hot
     // thread's naps, so it gathers back to back; every byte must land, in
     // order, across rotations
-    let source: Vec<u8> = {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        (0..64usize << 20)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    };
+    // a counter in every 8 bytes: a lost, repeated or moved piece shows
+    let source: Vec<u8> = (0..8u64 << 20).flat_map(u64::to_le_bytes).collect();
     let d = Daemon::start(
         "[program:bulk]\ncommand = cat {dir}/source.bin\nstartsecs = 0\nautorestart = false\n\
          stdout_logfile = {dir}/bulk.log\nstdout_logfile_maxbytes = 16MB\nstdout_logfile_backups = 4\n",
