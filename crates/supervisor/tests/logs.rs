@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{header, lines, s, script, wait_for, Daemon, ExtDaemon, TIMEOUT};
+use common::{header_with, lines, s, script, wait_for, Daemon, ExtDaemon, TIMEOUT};
 use gwe_supervisor_client::Value;
 
 fn logfile(d: &Daemon, name: &str, key: &str) -> String {
@@ -269,8 +269,8 @@ fn unwritable_log_never_blocks_the_child_or_other_apps() {
 fn many_megabytes_are_captured_exactly() {
     // 64 MiB from `cat` of a cached file: a writer that outruns the hot
     // thread's naps, so it gathers back to back; every byte must land, in
-    // order, across rotations
-    // a counter in every 8 bytes: a lost, repeated or moved piece shows
+    // order, across rotations. A counter in every 8 bytes: a lost, repeated
+    // or moved piece shows.
     let source: Vec<u8> = (0..8u64 << 20).flat_map(u64::to_le_bytes).collect();
     let d = Daemon::start(
         "[program:bulk]\ncommand = cat {dir}/source.bin\nstartsecs = 0\nautorestart = false\n\
@@ -387,10 +387,7 @@ fn past_the_file_size_limit(supervisord: &str, limit: u64) {
     let conf = format!(
         "{}[program:hot]\ncommand = {{dir}}/hot.sh\nstartsecs = 0\nautorestart = false\n\
          stdout_logfile = {{dir}}/hot.log\nstdout_logfile_maxbytes = 0\n",
-        header(std::path::Path::new("{dir}")).replace(
-            "loglevel = debug\n",
-            &format!("loglevel = debug\n{supervisord}")
-        )
+        header_with(std::path::Path::new("{dir}"), supervisord)
     );
     let (dir, mut cmd) = ExtDaemon::command(&conf, |dir| {
         script(

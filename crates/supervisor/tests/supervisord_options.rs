@@ -9,14 +9,12 @@ use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{header, lines, s, script, wait_for, ExtDaemon, TIMEOUT};
+use common::{header_with, lines, s, script, wait_for, ExtDaemon, TIMEOUT};
 use gwe_supervisor_client::Value;
 
 /// The standard header with `{dir}` placeholders, plus `extra` in [supervisord].
 fn conf(extra: &str, programs: &str) -> String {
-    let h = header(Path::new("{dir}"))
-        .replace("loglevel = debug\n", &format!("loglevel = debug\n{extra}"));
-    format!("{h}{programs}")
+    format!("{}{programs}", header_with(Path::new("{dir}"), extra))
 }
 
 fn receiver(path: &Path) -> UnixDatagram {

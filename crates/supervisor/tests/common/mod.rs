@@ -58,11 +58,16 @@ pub struct Daemon {
 
 /// The `[unix_http_server]` + `[supervisord]` header for `dir`.
 pub fn header(dir: &Path) -> String {
+    header_with(dir, "")
+}
+
+/// [`header`] with `supervisord` (whole lines) added to its [supervisord] section.
+pub fn header_with(dir: &Path, supervisord: &str) -> String {
     let d = dir.display();
     format!(
         "[unix_http_server]\nfile = {d}/supervisor.sock\n\n\
          [supervisord]\nlogfile = {d}/supervisord.log\npidfile = {d}/supervisord.pid\n\
-         childlogdir = {d}\nnodaemon = true\nsilent = true\nloglevel = debug\n\n\
+         childlogdir = {d}\nnodaemon = true\nsilent = true\nloglevel = debug\n{supervisord}\n\
          [rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
     )
 }
