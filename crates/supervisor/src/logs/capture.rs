@@ -75,8 +75,9 @@ const HOT_STACK: usize = 64 * 1024;
 struct Pace {
     window_start: std::time::Instant,
     window_bytes: u64,
-    /// The pipe was grown to [`HOT_PIPE`].
-    grown: bool,
+    /// The pipe's capacity after the last attempt to grow it (0 before
+    /// any).
+    pipe_size: usize,
     /// The stream is hot: it leaves the event loop for a thread.
     lingering: bool,
 }
@@ -86,14 +87,19 @@ impl Pace {
         Pace {
             window_start: std::time::Instant::now(),
             window_bytes: 0,
-            grown: false,
+            pipe_size: 0,
             lingering: false,
         }
     }
 
+    /// The pipe was grown to [`HOT_PIPE`].
+    fn grown(&self) -> bool {
+        self.pipe_size >= HOT_PIPE
+    }
+
     /// How much one splice may move.
     fn splice_len(&self) -> usize {
-        if self.grown {
+        if self.grown() {
             HOT_PIPE
         } else {
             READ_SIZE
@@ -116,8 +122,8 @@ impl Pace {
         }
         self.window_bytes += moved as u64;
         if !self.lingering && self.window_bytes >= HOT_BYTES {
-            if !self.grown {
-                self.grown = grow_pipe(rx, HOT_PIPE) >= HOT_PIPE;
+            if !self.grown() {
+                self.pipe_size = grow_pipe(rx, HOT_PIPE);
             }
             self.lingering = true;
         }
@@ -161,7 +167,7 @@ pub async fn capture(mut rx: pipe::Receiver, mut out: Output, log: MainLog, what
     loop {
         if pace.lingering {
             if let Some(file) = &sink {
-                match hot_period(rx, file.clone()).await {
+                match hot_period(rx, file.clone(), pace.pipe_size).await {
                     Ok((back, Hot::Cooled)) => {
                         rx = back;
                         pace.cooled();
@@ -256,10 +262,12 @@ enum Hot {
 }
 
 /// Takes `rx` out of the event loop and drains it on a thread until it
-/// cools; returns it registered again.
+/// cools; returns it registered again. `pipe_size`: the capacity of the
+/// child's pipe, as growing it left it.
 async fn hot_period(
     rx: pipe::Receiver,
     file: Arc<Mutex<RotatingFile>>,
+    pipe_size: usize,
 ) -> io::Result<(pipe::Receiver, Hot)> {
     let fd = rx.into_nonblocking_fd()?;
     let (tx, done) = tokio::sync::oneshot::channel();
@@ -267,7 +275,7 @@ async fn hot_period(
         .name("gwe-capture".into())
         .stack_size(HOT_STACK)
         .spawn(move || {
-            let how = drain_hot(&fd, &file);
+            let how = drain_hot(&fd, pipe_size, &file);
             let _ = tx.send((fd, how));
         });
     let (fd, how) = match spawned {
@@ -300,7 +308,7 @@ async fn hot_period(
 ///
 /// Measured on a 2-core VM against `| cat > file` (docs/benchmarks.md).
 /// Whatever way the period ends, the private pipe is empty by then.
-fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
+fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingFile>) -> Hot {
     use std::os::fd::AsRawFd;
     let Ok(mut staged) = Staging::new() else {
         return Hot::Unsupported;
@@ -308,9 +316,11 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, file: &Mutex<RotatingFile>) -> Hot {
     let child = fd.as_raw_fd();
     // a writer that fills half of its pipe between two gathers outpaces the
     // naps: gather again as soon as the last write-out is done
-    let outpaced = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETPIPE_SZ)
-        .map_or(HOT_PIPE, |n| n as usize)
-        / 2;
+    let outpaced = match pipe_size {
+        // the size could not even be read
+        0 => HOT_PIPE / 2,
+        n => n / 2,
+    };
     let mut window_start = std::time::Instant::now();
     let mut window_bytes = 0u64;
     let mut empty_naps = 0u32;
