@@ -80,6 +80,17 @@ static void wait_readable(void) {
 #define ALIGN (128 * 1024)
 #define STAGE (1 << 20)
 
+/* `m` bytes went into `fd` at *fpos: rotate when that reached MAXBYTES; returns the fd to go on with. */
+static int advance(int fd, long long *fpos, ssize_t m, int rotating, const char *dir, const char *how) {
+    *fpos += m;
+    if (rotating && *fpos >= MAXBYTES) {
+        fd = rotate(dir, how, fd);
+        fcntl(fd, F_SETFL, 0);   /* splice refuses O_APPEND files */
+        *fpos = 0;
+    }
+    return fd;
+}
+
 /* naprw and nap: gather after a nap, write up to the last ALIGN boundary of the file. */
 static int nap_loop(int splicing, const char *dir, const char *how) {
     int rotating = strcmp(how, "none") != 0;
@@ -113,12 +124,8 @@ static int nap_loop(int splicing, const char *dir, const char *how) {
                                  : write(fd, big, w);
             if (m <= 0) { perror("write"); return 1; }
             if (!splicing) memmove(big, big + m, held - m);
-            held -= m; fpos += m;
-            if (rotating && fpos >= MAXBYTES) {
-                fd = rotate(dir, how, fd);
-                fcntl(fd, F_SETFL, 0);   /* splice refuses O_APPEND files */
-                fpos = 0;
-            }
+            held -= m;
+            fd = advance(fd, &fpos, m, rotating, dir, how);
         }
         if (eof) return 0;
         if (!full) wait_readable();
@@ -146,12 +153,8 @@ static int napd_loop(const char *dir, const char *how, long long piece) {
             if (m < 0 && errno == EINTR) continue;
             if (m < 0 && errno == EAGAIN) break;
             if (m < 0) { perror("splice"); return 1; }
-            left -= m; fpos += m;
-            if (rotating && fpos >= MAXBYTES) {
-                fd = rotate(dir, how, fd);
-                fcntl(fd, F_SETFL, 0);   /* splice refuses O_APPEND files */
-                fpos = 0;
-            }
+            left -= m;
+            fd = advance(fd, &fpos, m, rotating, dir, how);
         }
         wait_readable();
     }
