@@ -267,39 +267,37 @@ fn unwritable_log_never_blocks_the_child_or_other_apps() {
 
 #[test]
 fn many_megabytes_are_captured_exactly() {
-    // 64 MiB from `cat` of a cached file: a writer that outruns the hot
-    // thread's naps, so it gathers back to back; every byte must land, in
-    // order, across rotations. A counter in every 8 bytes: a lost, repeated
-    // or moved piece shows.
+    // 256 MiB from `cat` of a cached file, four times over: a writer that
+    // outruns the hot thread's naps, so it gathers back to back, and fast
+    // enough for several rate windows that the thread yields between gathers
+    // instead of sleeping; every byte must land, in order, across
+    // rotations. A counter in every 8 bytes: a lost, repeated or moved piece
+    // shows.
     let source: Vec<u8> = (0..8u64 << 20).flat_map(u64::to_le_bytes).collect();
     let d = Daemon::start(
-        "[program:bulk]\ncommand = cat {dir}/source.bin\nstartsecs = 0\nautorestart = false\n\
-         stdout_logfile = {dir}/bulk.log\nstdout_logfile_maxbytes = 16MB\nstdout_logfile_backups = 4\n",
+        "[program:bulk]\ncommand = cat {dir}/source.bin {dir}/source.bin {dir}/source.bin {dir}/source.bin\n\
+         startsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/bulk.log\nstdout_logfile_maxbytes = 32MB\nstdout_logfile_backups = 8\n",
         |dir| std::fs::write(dir.join("source.bin"), &source).unwrap(),
     );
+    let expected = source.repeat(4);
     d.wait_state("bulk", "EXITED");
     let captured = || {
         let mut all = Vec::new();
-        for name in [
-            "bulk.log.4",
-            "bulk.log.3",
-            "bulk.log.2",
-            "bulk.log.1",
-            "bulk.log",
-        ] {
-            all.extend(std::fs::read(d.path(name)).ok()?);
+        for n in (1..=8).rev() {
+            all.extend(std::fs::read(d.path(&format!("bulk.log.{n}"))).ok()?);
         }
+        all.extend(std::fs::read(d.path("bulk.log")).ok()?);
         Some(all)
     };
-    wait_for("64 MiB captured", TIMEOUT, || {
-        captured().filter(|all| all.len() == source.len())
+    wait_for("256 MiB captured", TIMEOUT, || {
+        captured().filter(|all| all.len() == expected.len())
     });
     let all = captured().unwrap();
-    let first_difference = all.iter().zip(&source).position(|(a, b)| a != b);
-    assert_eq!(
-        first_difference, None,
-        "captured bytes differ from the source"
-    );
+    if all != expected {
+        let first_difference = all.iter().zip(&expected).position(|(a, b)| a != b);
+        panic!("captured bytes differ from the source, first at {first_difference:?}");
+    }
 }
 
 #[test]

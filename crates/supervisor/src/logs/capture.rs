@@ -12,8 +12,9 @@
 //!
 //! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and leaves the
 //! event loop for a short-lived thread ([`drain_hot`]) that naps a few
-//! hundred microseconds, takes what the pipe holds into a private pipe (page
-//! moves, not copies) and splices it to the file in 128 KiB-aligned pieces.
+//! hundred microseconds (for a writer over 500 MB/s, yields instead), takes
+//! what the pipe holds into a private pipe (page moves, not copies) and
+//! splices it to the file in 128 KiB-aligned pieces.
 //! It goes back to the event loop when the pipe stays empty for
 //! [`COOL_AFTER`] or a [`RATE_WINDOW`] brings less than [`HOT_BYTES`].
 //! Why a thread: once a pipe has been polled, Linux wakes its epoll waiter on
@@ -302,6 +303,8 @@ async fn hot_period(
 ///   gathers would be held back by the naps (the pipe full, the child
 ///   blocked, this thread asleep), so then the next gather follows the
 ///   write-out at once.
+/// - Between the gathers of a writer faster than [`BUSY_BYTES`] the thread
+///   yields instead of sleeping ([`yield_until`]).
 /// - Pieces end on [`ALIGN`] boundaries of the file, so the page cache holds
 ///   it in large folios, which are cheaper to fill and to free when the
 ///   rotated-out file is deleted.
@@ -323,6 +326,8 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
     };
     let mut window_start = std::time::Instant::now();
     let mut window_bytes = 0u64;
+    // the last rate window brought BUSY_BYTES
+    let mut busy = false;
     let mut empty_naps = 0u32;
     loop {
         // gather
@@ -382,6 +387,7 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             if window_bytes < HOT_BYTES {
                 return staged.finish(file, Hot::Cooled);
             }
+            busy = window_bytes >= BUSY_BYTES;
             window_start = now;
             window_bytes = 0;
         }
@@ -400,7 +406,9 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             empty_naps = 0;
         } else if !full && got < outpaced {
             // one gather per NAP, the write-out included
-            if let Some(rest) = NAP.checked_sub(gathered_at.elapsed()) {
+            if busy {
+                yield_until(gathered_at + NAP);
+            } else if let Some(rest) = NAP.checked_sub(gathered_at.elapsed()) {
                 std::thread::sleep(rest);
             }
         }
@@ -408,9 +416,30 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
     }
 }
 
+/// Gives the CPU to whatever else is runnable until `deadline`, without
+/// leaving it idle.
+///
+/// Why not sleep: a CPU left idle draws the wake-ups of a fast child's own
+/// processes (`yes | head`: each wakes the other at every 64 KiB), which the
+/// scheduler then spreads over two CPUs, where each hand-over costs a
+/// cross-CPU wake-up. On a 2-vCPU VM such pipelines ran at 0.83-0.90 of
+/// their speed into `cat` (whose copying keeps its CPU busy); yielding,
+/// at 1.06-1.19 (docs/benchmarks.md). A yielding thread keeps the pipeline
+/// together on the other CPU, and a runnable program on this CPU gets it at
+/// each yield.
+fn yield_until(deadline: std::time::Instant) {
+    while std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+}
+
 /// How long the hot thread naps between gathers: at 1 GB/s, some 300 KB
 /// arrive meanwhile, well within [`HOT_PIPE`].
 const NAP: std::time::Duration = std::time::Duration::from_micros(300);
+/// What a [`RATE_WINDOW`] brings from a writer fast enough (500 MB/s) to be
+/// a CPU-bound pipeline: during the next window the hot thread yields until
+/// each gather ([`yield_until`]) instead of sleeping.
+const BUSY_BYTES: u64 = 50_000_000;
 /// Naps in a row that bring nothing before the hot thread writes out what it
 /// holds and waits for the child (a child descheduled for a moment has not
 /// gone quiet).
