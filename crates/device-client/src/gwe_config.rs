@@ -4,7 +4,8 @@
 //! Files in the config directory (`$GWE_CONFIG_DIR`, default `/etc/gwe`):
 //! - `Gateway.cfg`, section `[device]`: `cik`, `vendor`, `model`, `uuid`;
 //! - `Engine.config`, section `[engine]`: `server_url`, `user_agent`, `audit_db`,
-//!   `tls_roots` (`bundled`, `system` or a PEM file: a private hub's CA).
+//!   `tls_roots` (`bundled`, `system` or the absolute path of a PEM file: a private
+//!   hub's CA; any other value is ignored, with a warning, as the engine refuses it).
 //!
 //! An empty `server_url` means `https://<model>.m2.exosite.io` (Murano: the model is
 //! the product id). A value written `''` counts as empty, as the engine prints it.
@@ -72,7 +73,14 @@ impl GatewaySettings {
             server_url: get(&en, "engine", "server_url"),
             user_agent: get(&en, "engine", "user_agent"),
             audit_db: get(&en, "engine", "audit_db").map(PathBuf::from),
-            tls_roots: get(&en, "engine", "tls_roots").map(|r| crate::TlsRoots::parse(&r)),
+            tls_roots: get(&en, "engine", "tls_roots").and_then(|r| {
+                crate::TlsRoots::from_config(&r)
+                    .map_err(|e| {
+                        let file = dir.join(ENGINE_CONFIG);
+                        tracing::warn!("ignoring tls_roots = {r} in {}: {e}", file.display());
+                    })
+                    .ok()
+            }),
         }
     }
 
@@ -174,6 +182,36 @@ mod tests {
         let s = GatewaySettings::load(dir.path());
         assert_eq!(s.cik, None);
         assert_eq!(s.server().as_deref(), Some("https://p9.m2.exosite.io"));
+    }
+
+    #[test]
+    fn tls_roots_follow_the_engines_rule() {
+        // what the engine refuses (a relative path, control characters) is ignored
+        // here, not resolved against gdc's working directory
+        let dir = tempfile::tempdir().unwrap();
+        for (value, want) in [
+            ("system", Some(crate::TlsRoots::System)),
+            (
+                "/etc/gwe/ca.pem",
+                Some(crate::TlsRoots::CaFile("/etc/gwe/ca.pem".into())),
+            ),
+            ("hub-ca.pem", None),
+            ("./hub-ca.pem", None),
+            ("/etc/gwe/ca\x07.pem", None),
+        ] {
+            std::fs::write(
+                dir.path().join(ENGINE_CONFIG),
+                format!("[engine]\nserver_url = http://127.0.0.1:9\ntls_roots = {value}\n"),
+            )
+            .unwrap();
+            let s = GatewaySettings::load(dir.path());
+            assert_eq!(s.tls_roots, want, "{value}");
+            assert_eq!(
+                s.server_url.as_deref(),
+                Some("http://127.0.0.1:9"),
+                "{value}"
+            );
+        }
     }
 
     #[test]

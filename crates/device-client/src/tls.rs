@@ -29,6 +29,20 @@ impl TlsRoots {
             path => TlsRoots::CaFile(PathBuf::from(path)),
         }
     }
+
+    /// Parses the `tls_roots` value of `Engine.config`: as [`TlsRoots::parse`], but a
+    /// PEM file must be named by an absolute path (a relative one would depend on the
+    /// directory the reading program happens to start in). The engine refuses a config
+    /// that breaks this; `gdc` ignores the value, with a warning.
+    pub fn from_config(value: &str) -> Result<TlsRoots, String> {
+        let roots = TlsRoots::parse(value);
+        if let TlsRoots::CaFile(path) = &roots {
+            if !path.is_absolute() || value.chars().any(char::is_control) {
+                return Err("expected bundled, system or the absolute path of a PEM file".into());
+            }
+        }
+        Ok(roots)
+    }
 }
 
 /// The spelling [`TlsRoots::parse`] reads back.

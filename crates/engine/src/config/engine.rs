@@ -251,7 +251,8 @@ impl EngineConfig {
                     }
                 }
                 "tls_roots" => {
-                    cfg.tls_roots = parse_tls_roots(value).map_err(|p| invalid(key, raw, p))?;
+                    cfg.tls_roots =
+                        TlsRoots::from_config(value).map_err(|p| invalid(key, raw, p))?;
                 }
                 _ => cfg.extra.push((key.clone(), raw.clone())),
             }
@@ -338,19 +339,6 @@ pub fn parse_interval(value: &str, max: u64) -> Result<u64, String> {
         return Err(format!("out of range: must be 1 to {max} seconds"));
     }
     Ok(n)
-}
-
-/// `bundled`, `system` or the absolute path of a PEM file (a relative one would depend on the
-/// directory the engine happens to start in); empty = `bundled`. Whether the file
-/// holds certificates is told when the client is built, as `gdc --tls-roots` tells it.
-pub fn parse_tls_roots(value: &str) -> Result<TlsRoots, String> {
-    let roots = TlsRoots::parse(value);
-    if let TlsRoots::CaFile(path) = &roots {
-        if !path.is_absolute() || value.chars().any(char::is_control) {
-            return Err("expected bundled, system or the absolute path of a PEM file".into());
-        }
-    }
-    Ok(roots)
 }
 
 /// `scheme://host[:port]` with scheme http or https, or empty.
