@@ -220,6 +220,8 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o660);
+    // bound under a temporary name and renamed into place: nothing of that is left
+    assert_eq!(sock_leftovers(dir.path()), Vec::<String>::new());
     if root {
         use std::os::unix::fs::MetadataExt;
         let nobody = Command::new("id")
@@ -248,6 +250,15 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
     wait_for("daemon exit", TIMEOUT, || {
         (!dir.path().join("s.pid").exists()).then_some(())
     });
+}
+
+/// Files beside the socket whose names start with `s.sock.`.
+fn sock_leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("s.sock."))
+        .collect()
 }
 
 #[test]

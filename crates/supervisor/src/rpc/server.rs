@@ -145,12 +145,7 @@ pub async fn start(config: &Config, tx: mpsc::Sender<Request>) -> Result<Servers
             }
             std::fs::remove_file(path).map_err(io_err("cannot remove stale socket", path))?;
         }
-        let l = tokio::net::UnixListener::bind(path).map_err(io_err("cannot bind socket", path))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(u.chmod))
-            .map_err(io_err("cannot chmod socket", path))?;
-        if let Some(owner) = &u.chown {
-            chown(path, owner)?;
-        }
+        let l = bind_unix(path, u.chmod, u.chown.as_deref())?;
         sockets.push(path.clone());
         let ctx = Arc::new(Ctx {
             tx: tx.clone(),
@@ -185,7 +180,33 @@ pub async fn start(config: &Config, tx: mpsc::Sender<Request>) -> Result<Servers
     Ok(Servers { sockets, inflight })
 }
 
-fn chown(path: &Path, owner: &str) -> Result<(), DaemonError> {
+/// Binds the socket under a temporary name beside `path` and renames it into place once
+/// its mode and owner are set, as supervisord does: no client ever finds it with the
+/// umask's permissions.
+fn bind_unix(
+    path: &Path,
+    mode: u32,
+    owner: Option<&str>,
+) -> Result<tokio::net::UnixListener, DaemonError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    // left by an earlier daemon that had this pid and was killed while binding
+    let _ = std::fs::remove_file(&tmp);
+    let l = tokio::net::UnixListener::bind(&tmp).map_err(io_err("cannot bind socket", path))?;
+    let placed = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))
+        .map_err(io_err("cannot chmod socket", path))
+        .and_then(|()| owner.map_or(Ok(()), |o| chown(&tmp, path, o)))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(io_err("cannot bind socket", path)));
+    if let Err(e) = placed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok(l)
+}
+
+/// Hands `file` to `owner` (`user[:group]`); errors name `path`, the configured name.
+fn chown(file: &Path, path: &Path, owner: &str) -> Result<(), DaemonError> {
     let (user, group) = owner
         .split_once(':')
         .map_or((owner, None), |(u, g)| (u, Some(g)));
@@ -208,7 +229,7 @@ fn chown(path: &Path, owner: &str) -> Result<(), DaemonError> {
         }
         None => u.gid,
     };
-    nix::unistd::chown(path, Some(u.uid), Some(gid)).map_err(|e| DaemonError::Io {
+    nix::unistd::chown(file, Some(u.uid), Some(gid)).map_err(|e| DaemonError::Io {
         what: "cannot chown socket",
         path: path.to_path_buf(),
         source: e.into(),
