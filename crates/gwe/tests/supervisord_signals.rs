@@ -220,8 +220,14 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
         .mode()
         & 0o777;
     assert_eq!(mode, 0o660);
-    // bound under a temporary name and renamed into place: nothing of that is left
-    assert_eq!(sock_leftovers(dir.path()), Vec::<String>::new());
+    // the socket and the pidfile are put in place under temporary names and
+    // renamed: nothing of those is left
+    assert_eq!(leftovers(dir.path(), "s.sock."), Vec::<String>::new());
+    let pid_tmp: Vec<_> = leftovers(dir.path(), "s.pid.")
+        .into_iter()
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert_eq!(pid_tmp, Vec::<String>::new());
     if root {
         use std::os::unix::fs::MetadataExt;
         let nobody = Command::new("id")
@@ -252,12 +258,12 @@ fn socket_is_0700_by_default_and_chmod_is_honoured() {
     });
 }
 
-/// Files beside the socket whose names start with `s.sock.`.
-fn sock_leftovers(dir: &std::path::Path) -> Vec<String> {
+/// Files in `dir` whose names start with `prefix`.
+fn leftovers(dir: &std::path::Path, prefix: &str) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("s.sock."))
+        .filter(|n| n.starts_with(prefix))
         .collect()
 }
 

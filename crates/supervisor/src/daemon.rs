@@ -224,11 +224,21 @@ fn other_instance(pidfile: &Path) -> Option<u32> {
     cmdline.contains("supervisord").then_some(pid)
 }
 
+/// Writes the pidfile under a temporary name and renames it into place, so a script
+/// that reads it (`kill $(cat supervisord.pid)`) never finds it empty.
 fn write_pidfile(path: &Path) -> Result<(), DaemonError> {
-    std::fs::write(path, format!("{}\n", std::process::id())).map_err(|e| DaemonError::Io {
-        what: "cannot write pidfile",
-        path: path.to_path_buf(),
-        source: e,
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".{}.tmp", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let written = std::fs::write(&tmp, format!("{}\n", std::process::id()))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    written.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        DaemonError::Io {
+            what: "cannot write pidfile",
+            path: path.to_path_buf(),
+            source: e,
+        }
     })
 }
 
