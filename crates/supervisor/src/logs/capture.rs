@@ -422,11 +422,11 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
 /// Why not sleep: a CPU left idle draws the wake-ups of a fast child's own
 /// processes (`yes | head`: each wakes the other at every 64 KiB), which the
 /// scheduler then spreads over two CPUs, where each hand-over costs a
-/// cross-CPU wake-up. On a 2-vCPU VM such pipelines ran at 0.83-0.90 of
-/// their speed into `cat` (whose copying keeps its CPU busy); yielding,
-/// at 1.06-1.19 (docs/benchmarks.md). A yielding thread keeps the pipeline
-/// together on the other CPU, and a runnable program on this CPU gets it at
-/// each yield.
+/// cross-CPU wake-up. On a 2-vCPU VM `head | tr` ran at 0.83-0.91 of its
+/// speed into `cat` (whose copying keeps its CPU busy) with naps, and at
+/// 1.03-1.12 yielding (docs/benchmarks.md). A yielding thread keeps the
+/// pipeline together on the other CPU, and a runnable program on this CPU
+/// gets it at each yield.
 fn yield_until(deadline: std::time::Instant) {
     while std::time::Instant::now() < deadline {
         std::thread::yield_now();
