@@ -224,22 +224,16 @@ fn other_instance(pidfile: &Path) -> Option<u32> {
     cmdline.contains("supervisord").then_some(pid)
 }
 
-/// Writes the pidfile under a temporary name and renames it into place, so a script
-/// that reads it (`kill $(cat supervisord.pid)`) never finds it empty.
+/// Writes the pidfile whole (temporary file and rename), so a script that reads
+/// it (`kill $(cat supervisord.pid)`) never finds it empty.
 fn write_pidfile(path: &Path) -> Result<(), DaemonError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}.tmp", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let written = std::fs::write(&tmp, format!("{}\n", std::process::id()))
-        .and_then(|()| std::fs::rename(&tmp, path));
-    written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        DaemonError::Io {
+    crate::files::write_replacing(path, format!("{}\n", std::process::id()).as_bytes()).map_err(
+        |e| DaemonError::Io {
             what: "cannot write pidfile",
             path: path.to_path_buf(),
             source: e,
-        }
-    })
+        },
+    )
 }
 
 fn main_log(c: &Config) -> MainLog {

@@ -62,6 +62,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+mod files;
 pub mod logs;
 pub mod orphans;
 pub mod process;

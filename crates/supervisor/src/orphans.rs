@@ -39,13 +39,11 @@ pub fn starttime(pid: u32) -> Option<u64> {
 
 /// Writes the records atomically (temp file + rename), in one write.
 pub fn save(path: &Path, records: &[ChildRecord]) -> std::io::Result<()> {
-    let tmp = path.with_extension("children.tmp");
     let mut text = String::with_capacity(records.len() * 32);
     for r in records {
         text.push_str(&format!("{} {} {}\n", r.pid, r.starttime, r.name));
     }
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
+    crate::files::write_replacing(path, text.as_bytes())
 }
 
 /// The record file as the daemon keeps it: a line is appended per spawn (one

@@ -188,9 +188,7 @@ fn bind_unix(
     mode: u32,
     owner: Option<&str>,
 ) -> Result<tokio::net::UnixListener, DaemonError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
+    let tmp = crate::files::sibling(path, &format!(".{}", std::process::id()));
     // left by an earlier daemon that had this pid and was killed while binding
     let _ = std::fs::remove_file(&tmp);
     let l = tokio::net::UnixListener::bind(&tmp).map_err(io_err("cannot bind socket", path))?;
