@@ -58,7 +58,8 @@ impl GatewaySettings {
     /// unset (gdc then asks for them on the command line).
     pub fn load(dir: &Path) -> GatewaySettings {
         let gw = read(&dir.join(GATEWAY_CFG));
-        let en = read(&dir.join(ENGINE_CONFIG));
+        let engine_config = dir.join(ENGINE_CONFIG);
+        let en = read(&engine_config);
         let get = |doc: &Option<gwe_ini::Ini>, section: &str, key: &str| {
             doc.as_ref()
                 .and_then(|d| d.get(section, key))
@@ -76,8 +77,8 @@ impl GatewaySettings {
             tls_roots: get(&en, "engine", "tls_roots").and_then(|r| {
                 crate::TlsRoots::from_config(&r)
                     .map_err(|e| {
-                        let file = dir.join(ENGINE_CONFIG);
-                        tracing::warn!("ignoring tls_roots = {r} in {}: {e}", file.display());
+                        let file = engine_config.display();
+                        tracing::warn!("ignoring tls_roots = {r} in {file}: {e}");
                     })
                     .ok()
             }),
