@@ -14,8 +14,9 @@
 # `cat > file` needs 1 GiB of it where the daemon's rotation needs 150 MB. The anchor's own run
 # favours cat: its cat pass follows the `rm` of a 1 GiB file, its daemon pass a quiet wait of 2 s
 # or more (SETTLE=S sleeps that long before each daemon pass, to reproduce it).
-# GEN=tr writes the anchor's second workload (`head -c 1G /dev/zero | tr '\0' x`).
-# Usage: [QUIET=1] [WARM=cat|gwe|1] [SETTLE=S] [GEN=yes|tr] bench/capture_interleaved.sh RUNS BIN_DIR...
+# GEN=tr writes the anchor's second workload (`head -c 1G /dev/zero | tr '\0' x`), GEN=zero one
+# writer alone (`head -c 1G /dev/zero`).
+# Usage: [QUIET=1] [WARM=cat|gwe|1] [SETTLE=S] [GEN=yes|tr|zero] bench/capture_interleaved.sh RUNS BIN_DIR...
 #   each BIN_DIR holds `gwe` and `gwe-supervisord` as shipped (bench/supervisor_bench.sh builds
 #   them into SCRATCH/bin); several compare builds, each started afresh in every run.
 set -euo pipefail
@@ -32,7 +33,7 @@ case ${GEN:-yes} in
     yes) gen="yes $(printf 'x%.0s' $(seq 1 99)) | head -c 1073741824" ;;
     tr) gen="head -c 1073741824 /dev/zero | tr '\\0' x" ;;
     zero) gen="head -c 1073741824 /dev/zero" ;;
-    *) echo "GEN: yes or tr" >&2; exit 2 ;;
+    *) echo "GEN: yes, tr or zero" >&2; exit 2 ;;
 esac
 [ "${WARM:-}" = 1 ] && WARM="cat gwe"
 { echo "date +%s%N > $work/t_start"; echo "$gen"; echo "date +%s%N > $work/t_end"; } > "$work/bigout.sh"
