@@ -480,3 +480,76 @@ fn stdout_and_stderr_to_one_explicit_path_do_not_overwrite_each_other() {
         4000 * 100
     );
 }
+
+/// The CPUs a thread of this process may run on (`Cpus_allowed_list` of
+/// `/proc/self/task/<tid>`, or `/proc/thread-self` for `None`).
+fn cpus_allowed(tid: Option<&str>) -> Option<String> {
+    let task = tid.map_or("/proc/thread-self".to_owned(), |t| {
+        format!("/proc/self/task/{t}")
+    });
+    let status = std::fs::read_to_string(format!("{task}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))?;
+    Some(line["Cpus_allowed_list:".len()..].trim().to_owned())
+}
+
+/// The in-process daemon's capture threads.
+fn capture_threads() -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .map(|t| t.file_name().to_string_lossy().into_owned())
+        .filter(|tid| {
+            std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+                .is_ok_and(|c| c.trim() == "gwe-capture")
+        })
+        .collect()
+}
+
+#[test]
+fn a_fast_writers_capture_thread_keeps_to_one_cpu_until_the_writer_slows() {
+    let all = cpus_allowed(None).unwrap();
+    if !all.contains(['-', ',']) {
+        eprintln!("skipped: this test may run on one CPU only ({all})");
+        return;
+    }
+    // 1 MiB writes as fast as the pipe takes them until `slow` exists, then
+    // 64 KiB every 0.6 ms (about 100 MB/s: still hot, no longer busy), paced
+    // by spinning so that the pipe never stays empty long enough to cool
+    let d = Daemon::start(
+        "[program:fast]\ncommand = python3 {dir}/writer.py {dir}\nstartsecs = 0\nautorestart = false\n\
+         stdout_logfile = {dir}/fast.log\nstdout_logfile_maxbytes = 16MB\nstdout_logfile_backups = 1\n",
+        |dir| {
+            std::fs::write(
+                dir.join("writer.py"),
+                "import os, sys, time\n\
+                 d = sys.argv[1]\n\
+                 mb = bytes(1 << 20)\n\
+                 while not os.path.exists(d + '/slow'):\n    for _ in range(64):\n        os.write(1, mb)\n\
+                 piece = bytes(65536)\n\
+                 due = time.perf_counter()\n\
+                 while not os.path.exists(d + '/stop'):\n    os.write(1, piece)\n    due += 0.0006\n    while time.perf_counter() < due:\n        pass\n",
+            )
+            .unwrap();
+        },
+    );
+    let pinned = wait_for("a capture thread kept to one CPU", TIMEOUT, || {
+        capture_threads()
+            .into_iter()
+            .find(|tid| cpus_allowed(Some(tid)).is_some_and(|c| !c.contains(['-', ','])))
+    });
+    std::fs::write(d.path("slow"), "").unwrap();
+    wait_for("the same thread allowed every CPU again", TIMEOUT, || {
+        let now = cpus_allowed(Some(&pinned));
+        assert!(
+            now.is_some(),
+            "the hot period ended before the writer slowed down"
+        );
+        (now.as_deref() == Some(all.as_str())).then_some(())
+    });
+    std::fs::write(d.path("stop"), "").unwrap();
+    d.wait_state("fast", "EXITED");
+}

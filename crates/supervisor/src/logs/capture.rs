@@ -12,7 +12,8 @@
 //!
 //! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and leaves the
 //! event loop for a short-lived thread ([`drain_hot`]) that naps a few
-//! hundred microseconds (for a writer over 500 MB/s, yields instead), takes
+//! hundred microseconds (for a writer over 500 MB/s, keeps to its CPU and
+//! yields instead: [`Busy`]), takes
 //! what the pipe holds into a private pipe (page moves, not copies) and
 //! splices it to the file in 128 KiB-aligned pieces.
 //! It goes back to the event loop when the pipe stays empty for
@@ -303,8 +304,8 @@ async fn hot_period(
 ///   gathers would be held back by the naps (the pipe full, the child
 ///   blocked, this thread asleep), so then the next gather follows the
 ///   write-out at once.
-/// - Between the gathers of a writer faster than [`BUSY_BYTES`] the thread
-///   yields instead of sleeping ([`yield_until`]).
+/// - While the writer is faster than 500 MB/s the thread keeps to its CPU
+///   and yields between gathers instead of sleeping ([`Busy`]).
 /// - Pieces end on [`ALIGN`] boundaries of the file, so the page cache holds
 ///   it in large folios, which are cheaper to fill and to free when the
 ///   rotated-out file is deleted.
@@ -326,8 +327,9 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
     };
     let mut window_start = std::time::Instant::now();
     let mut window_bytes = 0u64;
-    // the last rate window brought BUSY_BYTES
-    let mut busy = false;
+    let mut busy = Busy::default();
+    let mut burst_start = window_start;
+    let mut burst_bytes = 0u64;
     let mut empty_naps = 0u32;
     loop {
         // gather
@@ -372,6 +374,7 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             }
         }
         window_bytes += got as u64;
+        burst_bytes += got as u64;
         empty_naps = if got == 0 { empty_naps + 1 } else { 0 };
         // a pause (nothing came during a few naps) or the end: write out
         // all, so no line waits in our pipe
@@ -387,9 +390,20 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             if window_bytes < HOT_BYTES {
                 return staged.finish(file, Hot::Cooled);
             }
-            busy = window_bytes >= BUSY_BYTES;
+            if window_bytes < BUSY_BYTES {
+                busy.end();
+            }
             window_start = now;
             window_bytes = 0;
+        }
+        if now.duration_since(burst_start) >= BUSY_WINDOW {
+            // quick to start, slow to end: a pipeline placed apart in its
+            // first milliseconds stays apart for much of a short run
+            if burst_bytes >= BUSY_BYTES / 10 {
+                busy.start();
+            }
+            burst_start = now;
+            burst_bytes = 0;
         }
         if pause {
             // wait for the next write; a pause this long ends the hot period
@@ -406,13 +420,62 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             empty_naps = 0;
         } else if !full && got < outpaced {
             // one gather per NAP, the write-out included
-            if busy {
+            if busy.on {
                 yield_until(gathered_at + NAP);
             } else if let Some(rest) = NAP.checked_sub(gathered_at.elapsed()) {
                 std::thread::sleep(rest);
             }
         }
         // else: the writer outpaces the naps: go again at once
+    }
+}
+
+/// A writer fast enough to be a CPU-bound pipeline (a [`BUSY_WINDOW`] brought
+/// a tenth of [`BUSY_BYTES`]): until a [`RATE_WINDOW`] brings less than
+/// [`BUSY_BYTES`], the hot thread keeps to the CPU it is on and yields
+/// between gathers ([`yield_until`]) instead of sleeping.
+///
+/// Why keep to one CPU: otherwise at each wake-up the scheduler may move the
+/// thread to the CPU the writer's processes were on, and them to where the
+/// thread was, which splits a `yes | head` pipeline over two CPUs for tens of
+/// milliseconds at a time (seen with `perf record -e sched:sched_migrate_task`).
+/// On a 2-vCPU VM, with the anchor's wait loop running, the writer's median
+/// rose from 1381 to 1529 MB/s (`yes | head`, 20 interleaved runs) and from
+/// 976 to 1057 (`head | tr`, 12 runs) (docs/benchmarks.md). The thread ends
+/// with the hot period, and gets back the mask it had when the writer slows
+/// down.
+#[derive(Default)]
+struct Busy {
+    on: bool,
+    /// The thread's CPU mask before it was kept to one CPU (none: not kept,
+    /// or the kernel refused).
+    before: Option<nix::sched::CpuSet>,
+}
+
+impl Busy {
+    fn start(&mut self) {
+        use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+        use nix::unistd::Pid;
+        if self.on {
+            return;
+        }
+        self.on = true;
+        // best effort: a kernel or sandbox that refuses still gets the yields
+        let me = Pid::from_raw(0);
+        let (Ok(before), Ok(cpu)) = (sched_getaffinity(me), sched_getcpu()) else {
+            return;
+        };
+        let mut one = CpuSet::new();
+        if one.set(cpu).is_ok() && sched_setaffinity(me, &one).is_ok() {
+            self.before = Some(before);
+        }
+    }
+
+    fn end(&mut self) {
+        self.on = false;
+        if let Some(before) = self.before.take() {
+            let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &before);
+        }
     }
 }
 
@@ -437,9 +500,11 @@ fn yield_until(deadline: std::time::Instant) {
 /// arrive meanwhile, well within [`HOT_PIPE`].
 const NAP: std::time::Duration = std::time::Duration::from_micros(300);
 /// What a [`RATE_WINDOW`] brings from a writer fast enough (500 MB/s) to be
-/// a CPU-bound pipeline: during the next window the hot thread yields until
-/// each gather ([`yield_until`]) instead of sleeping.
+/// a CPU-bound pipeline ([`Busy`]).
 const BUSY_BYTES: u64 = 50_000_000;
+/// A writer is [`Busy`] from the first window this long that brings a tenth
+/// of [`BUSY_BYTES`].
+const BUSY_WINDOW: std::time::Duration = std::time::Duration::from_millis(10);
 /// Naps in a row that bring nothing before the hot thread writes out what it
 /// holds and waits for the child (a child descheduled for a moment has not
 /// gone quiet).
