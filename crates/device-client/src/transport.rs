@@ -32,6 +32,19 @@ use tokio_rustls::TlsConnector;
 /// Completed exchanges kept per connection for late readers.
 const RING: usize = 8;
 
+/// TCP keepalive on every connection. A long poll waits up to five minutes
+/// without a byte either way, and an idle pooled connection longer: a
+/// cellular NAT may drop such a mapping silently, after which the call would
+/// only end at its deadline and a reused connection would fail on its next
+/// request. A probe after 60 s of silence (then every 15 s, 4 unanswered end
+/// the connection) keeps the mapping and finds a peer that is gone. It costs
+/// one empty segment and its ACK per idle minute, which the audit log does
+/// not see (the kernel sends them).
+const KEEPALIVE: socket2::TcpKeepalive = socket2::TcpKeepalive::new()
+    .with_time(Duration::from_secs(60))
+    .with_interval(Duration::from_secs(15))
+    .with_retries(4);
+
 #[derive(Debug, Default)]
 struct CounterState {
     seq: u64,
@@ -367,6 +380,7 @@ impl Connector {
             }
         };
         tcp.set_nodelay(true)?;
+        socket2::SockRef::from(&tcp).set_tcp_keepalive(&KEEPALIVE)?;
         let counter = Arc::new(if https {
             WireCounter::for_tls()
         } else {

@@ -324,6 +324,56 @@ async fn long_poll_round_trips_last_modified() {
     assert_eq!(seen[0].header("if-modified-since"), None);
 }
 
+/// The keepalive timer of the established client sockets connected to `port`
+/// on 127.0.0.1, from /proc/net/tcp: seconds until the next probe, or None
+/// while no keepalive timer runs.
+fn keepalive_timers(port: u16) -> Vec<Option<u64>> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let remote = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            // remote address, state 01 (ESTABLISHED), "timer:when"
+            (f.get(2) == Some(&remote.as_str()) && f.get(3) == Some(&"01")).then(|| {
+                let (timer, when) = f[5].split_once(':')?;
+                // timer 2 is keepalive (or a delayed ACK, some milliseconds);
+                // `when` counts USER_HZ ticks, 100 per second on Linux
+                let when = u64::from_str_radix(when, 16).ok()?;
+                (timer == "02").then_some(when / 100)
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn connections_probe_a_silent_peer_with_tcp_keepalive() {
+    // a long poll the server never answers: the connection stays silent
+    let server = TestServer::start(|_, _| vec![Action::Hang]).await;
+    let c = client(&server);
+    let poll = tokio::spawn(async move {
+        let t = RequestTimeout::from_millis(60_000).unwrap();
+        c.long_poll("cmd", t, None).await
+    });
+    common::wait_for("the long poll to arrive", || server.requests().len() == 1).await;
+    // once the request is acknowledged, the retransmit timer gives way to
+    // the keepalive timer
+    let mut timers = Vec::new();
+    common::wait_for("a keepalive timer on the client's socket", || {
+        timers = keepalive_timers(server.addr.port());
+        timers.iter().any(Option::is_some)
+    })
+    .await;
+    assert_eq!(timers.len(), 1, "one client connection: {timers:?}");
+    let secs = timers[0].unwrap();
+    assert!(
+        (45..=60).contains(&secs),
+        "first probe after 60 s idle, due in {secs} s"
+    );
+    poll.abort();
+}
+
 #[tokio::test]
 async fn record_and_conflicts() {
     let server = TestServer::start(|req, _| {
