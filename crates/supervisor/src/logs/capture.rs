@@ -437,8 +437,8 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
 ///
 /// Why keep to one CPU: otherwise at each wake-up the scheduler may move the
 /// thread to the CPU the writer's processes were on, and them to where the
-/// thread was, which splits a `yes | head` pipeline over two CPUs for tens of
-/// milliseconds at a time (seen with `perf record -e sched:sched_migrate_task`).
+/// thread was, which can leave a `yes | head` pipeline split over two CPUs for
+/// hundreds of milliseconds (seen with `perf record -e sched:sched_migrate_task`).
 /// On a 2-vCPU VM, with the anchor's wait loop running, the writer's median
 /// rose from 1381 to 1529 MB/s (`yes | head`, 20 interleaved runs) and from
 /// 976 to 1057 (`head | tr`, 12 runs) (docs/benchmarks.md). The thread ends
