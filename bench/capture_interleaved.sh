@@ -15,8 +15,10 @@
 # favours cat: its cat pass follows the `rm` of a 1 GiB file, its daemon pass a quiet wait of 2 s
 # or more (SETTLE=S sleeps that long before each daemon pass, to reproduce it).
 # GEN=tr writes the anchor's second workload (`head -c 1G /dev/zero | tr '\0' x`), GEN=zero one
-# writer alone (`head -c 1G /dev/zero`).
-# Usage: [QUIET=1] [WARM=cat|gwe|1] [SETTLE=S] [GEN=yes|tr|zero] bench/capture_interleaved.sh RUNS BIN_DIR...
+# writer alone (`head -c 1G /dev/zero`). WRITERS=N runs N such programs at once (N pipelines into
+# cat, N programs started by one `ctl start`); MB/s is then N GiB over first start to last end.
+# Usage: [QUIET=1] [WARM=cat|gwe|1] [SETTLE=S] [GEN=yes|tr|zero] [WRITERS=N]
+#        bench/capture_interleaved.sh RUNS BIN_DIR...
 #   each BIN_DIR holds `gwe` and `gwe-supervisord` as shipped (bench/supervisor_bench.sh builds
 #   them into SCRATCH/bin); several compare builds, each started afresh in every run.
 set -euo pipefail
@@ -36,7 +38,9 @@ case ${GEN:-yes} in
     *) echo "GEN: yes, tr or zero" >&2; exit 2 ;;
 esac
 [ "${WARM:-}" = 1 ] && WARM="cat gwe"
-{ echo "date +%s%N > $work/t_start"; echo "$gen"; echo "date +%s%N > $work/t_end"; } > "$work/bigout.sh"
+writers=${WRITERS:-1}
+case $writers in ''|*[!0-9]*|0) echo "WRITERS: a number from 1" >&2; exit 2 ;; esac
+names=$(seq -f 'bigout%g' 1 "$writers")
 cat > "$work/s.conf" <<EOC
 [unix_http_server]
 file=$work/s.sock
@@ -46,42 +50,44 @@ pidfile=$work/s.pid
 childlogdir=$work/childlogs
 [supervisorctl]
 serverurl=unix://$work/s.sock
-[program:bigout]
-command=/bin/sh $work/bigout.sh
-autostart=false
-startsecs=0
-autorestart=false
-stdout_logfile=$work/bigout.log
-stdout_logfile_maxbytes=50MB
-stdout_logfile_backups=2
 EOC
+for p in $names; do
+    { echo "date +%s%N > $work/$p.t_start"; echo "$gen"; echo "date +%s%N > $work/$p.t_end"; } > "$work/$p.sh"
+    printf '%s\n' "[program:$p]" "command=/bin/sh $work/$p.sh" autostart=false startsecs=0 \
+        autorestart=false "stdout_logfile=$work/$p.log" stdout_logfile_maxbytes=50MB \
+        stdout_logfile_backups=2 >> "$work/s.conf"
+done
 warm() {   # warm PASS: touch and free 1.2 GiB if WARM names PASS
     case " ${WARM:-} " in *" $1 "*) ;; *) return 0 ;; esac
     local f=/dev/shm/gwe-capture-warm.$$; [ -d /dev/shm ] || f=$work/warm
     head -c 1200M /dev/zero > "$f"; rm -f "$f"
 }
-mb() { python3 -c "import sys; print('%.0f' % (1073741824 / (int(sys.argv[2]) - int(sys.argv[1])) * 1e9 / 1e6))" "$1" "$2"; }
+mb() { python3 -c "import sys; print('%.0f' % ($writers * 1073741824 / (int(sys.argv[2]) - int(sys.argv[1])) * 1e9 / 1e6))" "$1" "$2"; }
+all_ended() { for p in $names; do [ -s "$work/$p.t_end" ] || return 1; done; }
 rows=()
 for r in $(seq 1 "$runs"); do
     warm cat
-    s=$(date +%s%N); bash -c "$gen | cat > $work/out"; e=$(date +%s%N)
-    rm -f "$work/out"; sync
+    s=$(date +%s%N)
+    for p in $names; do bash -c "$gen | cat > $work/$p.out" & done
+    wait; e=$(date +%s%N)
+    rm -f "$work"/*.out; sync
     row=$(mb "$s" "$e"); line="run $r: | cat > file $row MB/s"
     for b in "${bins[@]}"; do
         "$b/gwe" supervisord -c "$work/s.conf"
         for _ in $(seq 1 100); do [ -S "$work/s.sock" ] && break; sleep 0.05; done
-        rm -f "$work/t_end"
+        rm -f "$work"/*.t_end
         sleep "${SETTLE:-0}"
         warm gwe
-        "$b/gwe" ctl -c "$work/s.conf" start bigout >/dev/null
+        # shellcheck disable=SC2086
+        "$b/gwe" ctl -c "$work/s.conf" start $names >/dev/null
         [ -n "${QUIET:-}" ] && sleep 2.5
         end=$(( $(date +%s) + 900 ))
-        while [ ! -s "$work/t_end" ] && [ "$(date +%s)" -lt "$end" ]; do sleep 0.05; done
-        g=$(mb "$(cat "$work/t_start")" "$(cat "$work/t_end")")
+        while ! all_ended && [ "$(date +%s)" -lt "$end" ]; do sleep 0.05; done
+        g=$(mb "$(cat "$work"/*.t_start | sort -n | head -1)" "$(cat "$work"/*.t_end | sort -n | tail -1)")
         sleep 0.3
         "$b/gwe" ctl -c "$work/s.conf" shutdown >/dev/null
         for _ in $(seq 1 100); do [ -S "$work/s.sock" ] || break; sleep 0.05; done
-        rm -f "$work"/bigout.log*; sync
+        rm -f "$work"/bigout*.log*; sync
         row="$row $g"; line="$line, $b $g MB/s"
     done
     echo "$line"

@@ -317,6 +317,9 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
     let Ok(mut staged) = Staging::new() else {
         return Hot::Unsupported;
     };
+    // dropped after `busy` (declared later), so a kept CPU is given back
+    // before another stream can find itself alone
+    let _hot = HotStream::enter();
     let child = fd.as_raw_fd();
     // a writer that fills half of its pipe between two gathers outpaces the
     // naps: gather again as soon as the last write-out is done
@@ -402,6 +405,7 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             if burst_bytes >= BUSY_BYTES / 10 {
                 busy.start();
             }
+            busy.place();
             burst_start = now;
             burst_bytes = 0;
         }
@@ -420,7 +424,7 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
             empty_naps = 0;
         } else if !full && got < outpaced {
             // one gather per NAP, the write-out included
-            if busy.on {
+            if busy.yields() {
                 yield_until(gathered_at + NAP);
             } else if let Some(rest) = NAP.checked_sub(gathered_at.elapsed()) {
                 std::thread::sleep(rest);
@@ -431,9 +435,10 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
 }
 
 /// A writer fast enough to be a CPU-bound pipeline (a [`BUSY_WINDOW`] brought
-/// a tenth of [`BUSY_BYTES`]): until a [`RATE_WINDOW`] brings less than
-/// [`BUSY_BYTES`], the hot thread keeps to the CPU it is on and yields
-/// between gathers ([`yield_until`]) instead of sleeping.
+/// a tenth of [`BUSY_BYTES`]), until a [`RATE_WINDOW`] brings less than
+/// [`BUSY_BYTES`]. While it is also the only hot stream ([`HOT_STREAMS`]),
+/// the hot thread keeps to the CPU it is on and yields between gathers
+/// ([`yield_until`]) instead of sleeping.
 ///
 /// Why keep to one CPU: otherwise at each wake-up the scheduler may move the
 /// thread to the CPU the writer's processes were on, and them to where the
@@ -447,35 +452,93 @@ fn drain_hot(fd: &std::os::fd::OwnedFd, pipe_size: usize, file: &Mutex<RotatingF
 #[derive(Default)]
 struct Busy {
     on: bool,
-    /// The thread's CPU mask before it was kept to one CPU (none: not kept,
-    /// or the kernel refused).
-    before: Option<nix::sched::CpuSet>,
+    /// The only hot stream in the daemon, when last placed.
+    alone: bool,
+    /// The mask the thread had before it was kept to one CPU (none: not
+    /// kept).
+    kept: Option<nix::sched::CpuSet>,
+    /// The kernel refused to keep it to one CPU: do not ask again.
+    refused: bool,
+}
+
+/// Hot streams (threads in [`drain_hot`]) in the whole daemon. Only the one
+/// hot stream keeps to a CPU and yields: several fast writers keep the CPUs
+/// busy themselves, and with two `yes | head` writers at once on two CPUs,
+/// threads that kept to a CPU or yielded measured lower and more spread out
+/// than napping ones (`WRITERS=2 bench/capture_interleaved.sh`,
+/// docs/benchmarks.md).
+static HOT_STREAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a hot stream in [`HOT_STREAMS`] while it lives.
+struct HotStream;
+
+impl HotStream {
+    fn enter() -> HotStream {
+        HOT_STREAMS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        HotStream
+    }
+}
+
+impl Drop for HotStream {
+    fn drop(&mut self) {
+        HOT_STREAMS.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 impl Busy {
     fn start(&mut self) {
-        use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
-        use nix::unistd::Pid;
-        if self.on {
-            return;
-        }
         self.on = true;
-        // best effort: a kernel or sandbox that refuses still gets the yields
-        let me = Pid::from_raw(0);
-        let (Ok(before), Ok(cpu)) = (sched_getaffinity(me), sched_getcpu()) else {
-            return;
-        };
-        let mut one = CpuSet::new();
-        if one.set(cpu).is_ok() && sched_setaffinity(me, &one).is_ok() {
-            self.before = Some(before);
-        }
     }
 
     fn end(&mut self) {
         self.on = false;
-        if let Some(before) = self.before.take() {
+        self.release();
+    }
+
+    /// Keeps the thread to the CPU it is on while it is busy and the only
+    /// hot stream, and gives the mask back when another stream is hot too.
+    fn place(&mut self) {
+        use nix::sched::{sched_getaffinity, sched_getcpu, sched_setaffinity, CpuSet};
+        use nix::unistd::Pid;
+        let alone = self.on && HOT_STREAMS.load(std::sync::atomic::Ordering::Acquire) == 1;
+        self.alone = alone;
+        if !alone {
+            self.release();
+            return;
+        }
+        if self.kept.is_some() || self.refused {
+            return;
+        }
+        let me = Pid::from_raw(0);
+        let (Ok(before), Ok(cpu)) = (sched_getaffinity(me), sched_getcpu()) else {
+            self.refused = true;
+            return;
+        };
+        let mut one = CpuSet::new();
+        if one.set(cpu).is_ok() && sched_setaffinity(me, &one).is_ok() {
+            self.kept = Some(before);
+        } else {
+            // best effort: the yields go on
+            self.refused = true;
+        }
+    }
+
+    /// Yields between gathers rather than napping: busy and the only hot
+    /// stream (several fast writers keep the CPUs busy themselves).
+    fn yields(&self) -> bool {
+        self.on && self.alone
+    }
+
+    fn release(&mut self) {
+        if let Some(before) = self.kept.take() {
             let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &before);
         }
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.end();
     }
 }
 
