@@ -12,8 +12,8 @@
 //!
 //! A hot stream (over 1 MiB within 10 ms) gets a 1 MiB pipe and leaves the
 //! event loop for a short-lived thread ([`drain_hot`]) that naps a few
-//! hundred microseconds (for a writer over 500 MB/s, keeps to its CPU and
-//! yields instead: [`Busy`]), takes
+//! hundred microseconds (for a writer over 500 MB/s that is the only hot
+//! stream, keeps to its CPU and yields instead: [`Busy`]), takes
 //! what the pipe holds into a private pipe (page moves, not copies) and
 //! splices it to the file in 128 KiB-aligned pieces.
 //! It goes back to the event loop when the pipe stays empty for
@@ -304,8 +304,9 @@ async fn hot_period(
 ///   gathers would be held back by the naps (the pipe full, the child
 ///   blocked, this thread asleep), so then the next gather follows the
 ///   write-out at once.
-/// - While the writer is faster than 500 MB/s the thread keeps to its CPU
-///   and yields between gathers instead of sleeping ([`Busy`]).
+/// - While the writer is faster than 500 MB/s and no other stream is hot,
+///   the thread keeps to its CPU and yields between gathers instead of
+///   sleeping ([`Busy`]).
 /// - Pieces end on [`ALIGN`] boundaries of the file, so the page cache holds
 ///   it in large folios, which are cheaper to fill and to free when the
 ///   rotated-out file is deleted.
