@@ -282,18 +282,24 @@ fn many_megabytes_are_captured_exactly() {
     );
     let expected = source.repeat(4);
     d.wait_state("bulk", "EXITED");
-    let captured = || {
-        let mut all = Vec::new();
-        for n in (1..=8).rev() {
-            all.extend(std::fs::read(d.path(&format!("bulk.log.{n}"))).ok()?);
-        }
-        all.extend(std::fs::read(d.path("bulk.log")).ok()?);
-        Some(all)
-    };
+    // oldest backup first
+    let files: Vec<_> = (1..=8)
+        .rev()
+        .map(|n| d.path(&format!("bulk.log.{n}")))
+        .chain([d.path("bulk.log")])
+        .collect();
+    // wait on the sizes, then read the 256 MiB once
     wait_for("256 MiB captured", TIMEOUT, || {
-        captured().filter(|all| all.len() == expected.len())
+        let sizes: Option<u64> = files
+            .iter()
+            .map(|f| Some(std::fs::metadata(f).ok()?.len()))
+            .sum();
+        (sizes? == expected.len() as u64).then_some(())
     });
-    let all = captured().unwrap();
+    let mut all = Vec::new();
+    for f in &files {
+        all.extend(std::fs::read(f).unwrap());
+    }
     if all != expected {
         let first_difference = all.iter().zip(&expected).position(|(a, b)| a != b);
         panic!("captured bytes differ from the source, first at {first_difference:?}");
